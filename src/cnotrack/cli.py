@@ -1,0 +1,163 @@
+"""The ``cnotrack`` command: a thin layer over the library.
+
+Every command calls one documented library function and renders its result; an error
+that cnotrack raises on purpose is printed as ``Error: ...`` and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import CnotrackError, DatasetError, Problem
+
+app = typer.Typer(
+    name="cnotrack",
+    help="Clinical research on cohorts of children with chronic nonbacterial osteomyelitis (CNO). "
+         "cnotrack supports research; it gives no treatment advice.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DbOption = Annotated[Optional[str], typer.Option(
+    "--db", help="Database URL (sqlite:///PATH, a file path, or postgresql://...); "
+                 "default: $CNOTRACK_DB, else the embedded SQLite database.")]
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"cnotrack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """cnotrack: capture, evaluate and report CNO cohorts."""
+
+
+def problems_table(problems: list[Problem]) -> Table:
+    table = Table(title=f"{len(problems)} problem{'s' if len(problems) != 1 else ''}", show_lines=False)
+    for column in ("file", "row", "column", "value", "problem"):
+        table.add_column(column, overflow="fold")
+    for p in problems:
+        table.add_row(p.table, "" if p.row is None else str(p.row), p.column or "",
+                      "" if p.value is None else p.value, p.message)
+    return table
+
+
+@app.command()
+def validate(
+    dataset: Annotated[Path, typer.Argument(help="A folder of CSV files or an .xlsx workbook.")],
+    format: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    keep_extra: Annotated[bool, typer.Option("--keep-extra", help="Accept unknown columns as extra attributes.")] = False,
+) -> None:
+    """Check a dataset against the exchange format and list every problem (exit 1 if any)."""
+    from .exchange import check_dataset
+
+    problems = check_dataset(dataset, keep_extra=keep_extra)
+    if format is OutputFormat.json:
+        out.print_json(json.dumps({"dataset": str(dataset), "valid": not problems,
+                                   "problems": [p.as_dict() for p in problems]}))
+    elif problems:
+        out.print(problems_table(problems))
+        out.print(f"{dataset}: {len(problems)} problem(s); fix them and run validate again.")
+    else:
+        out.print(f"{dataset}: valid.")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command("import")
+def import_(
+    dataset: Annotated[Path, typer.Argument(help="A folder of CSV files or an .xlsx workbook.")],
+    db: DbOption = None,
+    keep_extra: Annotated[bool, typer.Option("--keep-extra", help="Keep unknown columns as extra attributes.")] = False,
+) -> None:
+    """Import a dataset into the database: all or nothing, and importing twice equals once."""
+    from .exchange import load_dataset
+    from .store import import_dataset, open_store
+
+    data = load_dataset(dataset, keep_extra=keep_extra)
+    with open_store(db) as store:
+        report = import_dataset(data, store)
+    _print_import(report)
+
+
+def _print_import(report) -> None:
+    table = Table(title=f"Imported {report.source}")
+    for column in ("table", "inserted", "updated", "unchanged"):
+        table.add_column(column, justify="right" if column != "table" else "left")
+    for name in report.inserted:
+        table.add_row(name, str(report.inserted[name]), str(report.updated[name]), str(report.unchanged[name]))
+    out.print(table)
+    if not report.changed:
+        out.print("Nothing changed: the database already holds this dataset.")
+
+
+@app.command()
+def export(
+    target: Annotated[Path, typer.Argument(help="A folder for CSV files, or FILE.xlsx.")],
+    db: DbOption = None,
+) -> None:
+    """Export the database in the exchange format (deterministic: same data, same bytes)."""
+    from .exchange import export_dataset
+    from .store import open_store, read_store
+
+    with open_store(db) as store:
+        path = export_dataset(read_store(store), target)
+    out.print(f"Wrote {path}")
+
+
+@app.command()
+def template(
+    target: Annotated[Path, typer.Argument(help="The workbook to write, FILE.xlsx.")],
+) -> None:
+    """Write an empty exchange-format workbook, with a sheet describing every column."""
+    from .exchange import write_template
+
+    if target.suffix.lower() != ".xlsx":
+        raise CnotrackError(f"template: {target} must end in .xlsx")
+    out.print(f"Wrote {write_template(target)}")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    try:
+        code = app(standalone_mode=False)
+    except DatasetError as exc:
+        err.print(problems_table(exc.problems))
+        err.print(f"Error: {exc.source or 'dataset'}: {len(exc.problems)} problem(s); nothing was changed.")
+        sys.exit(1)
+    except CnotrackError as exc:
+        err.print(f"Error: {exc}")
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("Error: aborted.")
+        sys.exit(1)
+    except Exception as exc:
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # a usage error of the command line
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,74 @@
+"""A validated dataset: one typed Polars table per exchange-format table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from .schema import ColumnSpec, exchange_format
+
+__all__ = ["Dataset", "EXTRA", "ROW", "empty_table", "polars_type"]
+
+ROW = "_row"
+EXTRA = "_extra"
+
+_TYPES: dict[str, pl.DataType] = {
+    "id": pl.String, "text": pl.String, "date": pl.Date, "partial_date": pl.String,
+    "boolean": pl.Boolean, "number": pl.Float64, "integer": pl.Int64, "lab_value": pl.Float64,
+    "choice": pl.String, "drug": pl.String, "lab_test": pl.String, "bone": pl.String,
+    "lab_unit": pl.String,
+}
+
+
+def polars_type(spec: ColumnSpec) -> pl.DataType:
+    return _TYPES[spec.type]
+
+
+def empty_table(name: str) -> pl.DataFrame:
+    """A table of the exchange format with its typed columns and no rows."""
+    spec = exchange_format().table(name)
+    schema: dict[str, pl.DataType] = {c.name: polars_type(c) for c in spec.columns}
+    if name == "labs":
+        schema = _with_censor(schema)
+    return pl.DataFrame(schema=schema)
+
+
+def _with_censor(schema: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
+    out: dict[str, pl.DataType] = {}
+    for key, dtype in schema.items():
+        out[key] = dtype
+        if key == "value":
+            out["censor"] = pl.String
+    return out
+
+
+@dataclass
+class Dataset:
+    """Typed tables of the exchange format.
+
+    Each table has the exchange format's columns with their types (dates as ``pl.Date``,
+    booleans, numbers), vocabulary values in their canonical form, and for ``labs`` a
+    ``censor`` column (``<``, ``>`` or null) beside ``value``. A table read from a file
+    also has ``_row`` (its spreadsheet row) and, when extra columns were kept, ``_extra``
+    (a JSON object of the extra cells). Missing tables are empty.
+    """
+
+    tables: dict[str, pl.DataFrame]
+    source: str = ""
+    sha256: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in exchange_format().table_names:
+            if name not in self.tables:
+                self.tables[name] = empty_table(name)
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        return self.tables[name]
+
+    @property
+    def patients(self) -> pl.DataFrame:
+        return self.tables["patients"]
+
+    def row_counts(self) -> dict[str, int]:
+        return {name: frame.height for name, frame in self.tables.items()}

@@ -1,0 +1,117 @@
+"""Rules that tie the columns of a row together (dates in order, units that suit the test,
+sides and segments that suit the bone, lesion identifiers unique within a study)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..errors import Problem
+from ..vocabulary import anatomy, lab_tests
+from .dataset import ROW
+
+__all__ = ["bone_table", "canonical_lab_units", "cross_field_problems", "lab_unit_table"]
+
+
+def lab_unit_table() -> pl.DataFrame:
+    """Every accepted (test, unit spelling) with its canonical unit and conversion factor."""
+    rows = []
+    for test in lab_tests().tests:
+        for spelling, unit in test.unit_lookup().items():
+            rows.append((test.code, spelling, unit, test.units[unit] , test.canonical_unit))
+    return pl.DataFrame(rows, schema=["test", "__unit_key", "unit_canonical_spelling", "factor",
+                                      "canonical_unit"], orient="row")
+
+
+def bone_table() -> pl.DataFrame:
+    """Each bone with its region, laterality and the segments it accepts."""
+    atlas = anatomy()
+    return pl.DataFrame(
+        [(b.name, b.region, b.laterality, list(atlas.segment_sets[b.segments])) for b in atlas.bones],
+        schema={"bone": pl.String, "region": pl.String, "laterality": pl.String,
+                "allowed_segments": pl.List(pl.String)},
+        orient="row",
+    )
+
+
+def cross_field_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str]) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def report(table: str, frame: pl.DataFrame, column: str, message: str) -> None:
+        for row, value in frame.select(ROW, pl.col(column).cast(pl.String)).iter_rows():
+            problems.append(Problem(labels[table], row, column, value, message))
+
+    if "patients" in typed:
+        p = typed["patients"].with_columns(
+            pl.coalesce(pl.col("birth_date").str.to_date("%Y-%m-%d", strict=False),
+                        (pl.col("birth_date") + "-01").str.to_date("%Y-%m-%d", strict=False)).alias("__birth"))
+        for col in ("onset_date", "diagnosis_date"):
+            report("patients", p.filter(pl.col(col) < pl.col("__birth")), col,
+                   "is before the birth date; correct one of them")
+    if "treatments" in typed:
+        t = typed["treatments"]
+        report("treatments", t.filter(pl.col("stop_date") < pl.col("start_date")), "stop_date",
+               "is before start_date; a course must stop on or after the day it started")
+    if "labs" in typed:
+        problems.extend(_lab_problems(typed["labs"], labels["labs"]))
+    if "lesions" in typed:
+        problems.extend(_lesion_problems(typed["lesions"], labels["lesions"]))
+    return problems
+
+
+def _lab_problems(labs: pl.DataFrame, label: str) -> list[Problem]:
+    problems = []
+    units = lab_unit_table()
+    keyed = labs.with_columns(_unit_key(pl.col("unit")))
+    joined = keyed.join(units, on=["test", "__unit_key"], how="left")
+    for row, test, unit in joined.filter(pl.col("canonical_unit").is_null()).select(ROW, "test", "unit").iter_rows():
+        allowed = ", ".join(lab_tests().test(test).units)
+        problems.append(Problem(label, row, "unit", unit, f"is not a unit for {test}; use {allowed}"))
+    for row, value in labs.filter(pl.col("ref_high") < pl.col("ref_low")).select(ROW, "ref_high").iter_rows():
+        problems.append(Problem(label, row, "ref_high", str(value), "is below ref_low; swap or correct them"))
+    return problems
+
+
+def _unit_key(unit: pl.Expr) -> pl.Expr:
+    """``vocabulary.normalise_unit``, vectorised."""
+    return unit.str.to_lowercase().str.replace_all(r"\s+", "").alias("__unit_key")
+
+
+def canonical_lab_units(labs: pl.DataFrame) -> pl.DataFrame:
+    """Write each lab unit in its canonical spelling (``mg/dl`` -> ``mg/dL``); units are valid."""
+    units = lab_unit_table().select("test", "__unit_key", "unit_canonical_spelling")
+    return (
+        labs.with_columns(_unit_key(pl.col("unit")))
+        .join(units, on=["test", "__unit_key"], how="left", maintain_order="left")
+        .with_columns(pl.col("unit_canonical_spelling").alias("unit"))
+        .drop("__unit_key", "unit_canonical_spelling")
+    )
+
+
+def _lesion_problems(lesions: pl.DataFrame, label: str) -> list[Problem]:
+    problems = []
+    rows = lesions.join(bone_table(), on="bone", how="left")
+    for row, bone, side in rows.filter(
+        (pl.col("laterality") == "paired") & pl.col("side").is_null()
+    ).select(ROW, "bone", "side").iter_rows():
+        problems.append(Problem(label, row, "side", side,
+                                f"{bone} is a paired bone: give side left or right"))
+    for row, bone, side in rows.filter(
+        (pl.col("laterality") == "midline") & pl.col("side").is_not_null()
+    ).select(ROW, "bone", "side").iter_rows():
+        problems.append(Problem(label, row, "side", side,
+                                f"{bone} is a midline bone: leave side empty"))
+    bad_segment = rows.filter(
+        pl.col("segment").is_not_null() & ~pl.col("allowed_segments").list.contains(pl.col("segment"))
+    )
+    for row, bone, segment, allowed in bad_segment.select(ROW, "bone", "segment", "allowed_segments").iter_rows():
+        hint = f"use one of {', '.join(allowed)} or leave it empty" if allowed else "leave it empty"
+        problems.append(Problem(label, row, "segment", segment, f"is not a segment of {bone}; {hint}"))
+    dup = lesions.filter(pl.col("lesion_id").is_not_null()).with_columns(
+        pl.len().over("study_id", "lesion_id").alias("__n"),
+        pl.col(ROW).min().over("study_id", "lesion_id").alias("__first"),
+    ).filter((pl.col("__n") > 1) & (pl.col(ROW) != pl.col("__first")))
+    for row, value, first in dup.select(ROW, "lesion_id", "__first").iter_rows():
+        problems.append(Problem(label, row, "lesion_id", value,
+                                f"is also given to row {first} of the same study; a lesion_id names one "
+                                "lesion of a study"))
+    return problems

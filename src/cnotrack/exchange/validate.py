@@ -1,0 +1,205 @@
+"""Validate a dataset against the exchange format, collecting every problem in one pass.
+
+``validate_dataset`` turns a ``RawDataset`` (text cells) into a typed ``Dataset`` or raises
+``DatasetError`` carrying every problem found: unknown and missing columns, cells that do
+not parse, values outside their vocabulary or range, duplicate keys, references to rows
+that do not exist, and the rules that tie columns together (see ``rules``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from ..errors import DatasetError, Problem
+from .cells import parse_column
+from .dataset import EXTRA, ROW, Dataset
+from .reader import RawDataset, RawTable, read_dataset
+from .rules import canonical_lab_units, cross_field_problems
+from .schema import TableSpec, exchange_format
+
+__all__ = ["check_dataset", "load_dataset", "validate_dataset"]
+
+_OK = "__cells_ok"
+
+
+def load_dataset(path: str | Path, *, keep_extra: bool = False) -> Dataset:
+    """Read and validate a dataset (CSV folder or .xlsx workbook); raise ``DatasetError``."""
+    return validate_dataset(read_dataset(path), keep_extra=keep_extra)
+
+
+def check_dataset(path: str | Path, *, keep_extra: bool = False) -> list[Problem]:
+    """Every problem of the dataset at ``path`` (an empty list for a valid dataset)."""
+    try:
+        load_dataset(path, keep_extra=keep_extra)
+    except DatasetError as exc:
+        return exc.problems
+    return []
+
+
+def validate_dataset(raw: RawDataset, *, keep_extra: bool = False) -> Dataset:
+    """Type every table of ``raw``; raise ``DatasetError`` with all problems if there are any."""
+    problems: list[Problem] = list(raw.problems)
+    fmt = exchange_format()
+    typed: dict[str, pl.DataFrame] = {}
+    labels: dict[str, str] = {}
+    for spec in fmt.tables:
+        table = raw.tables.get(spec.name)
+        if table is None:
+            if spec.required:
+                problems.append(Problem(f"{spec.name}.csv", None, None, None,
+                                        f"the required table {spec.name} is missing; add {spec.name}.csv "
+                                        f"(or a sheet named {spec.name}) with the columns "
+                                        f"{', '.join(c.name for c in spec.columns if c.required)}"))
+            continue
+        labels[spec.name] = table.source
+        frame = _type_table(table, spec, keep_extra, problems)
+        if frame is not None:
+            typed[spec.name] = frame
+    # rows whose cells all parsed are checked further, so that every problem shows in one run
+    clean = {name: frame.filter(pl.col(_OK)).drop(_OK) for name, frame in typed.items()}
+    typed = {name: frame.drop(_OK) for name, frame in typed.items()}
+    problems.extend(_key_problems(clean, labels))
+    problems.extend(_reference_problems(clean, typed, labels))
+    problems.extend(cross_field_problems(clean, labels))
+    if problems:
+        raise DatasetError(problems, source=raw.source)
+    if "labs" in typed:
+        typed["labs"] = canonical_lab_units(typed["labs"])
+    return Dataset(typed, source=raw.source, sha256=dict(raw.sha256))
+
+
+def _type_table(table: RawTable, spec: TableSpec, keep_extra: bool,
+                problems: list[Problem]) -> pl.DataFrame | None:
+    label = table.source
+    known = set(spec.column_names)
+    columns: dict[str, str] = {}   # canonical name -> column name in the frame
+    extra: list[str] = []
+    for header, frame_name in zip(table.header, [c for c in table.frame.columns if c != ROW]):
+        name = header.strip().lower()
+        if name == "":
+            if table.frame[frame_name].drop_nulls().len() > 0:
+                problems.append(Problem(label, 1, frame_name, None,
+                                        "a column without a header holds values; give it a name"))
+            continue
+        if name in columns or name in extra:
+            problems.append(Problem(label, 1, header, None,
+                                    "the column appears twice (names are compared ignoring case and spaces); "
+                                    "remove one"))
+            continue
+        if name in known:
+            columns[name] = frame_name
+        elif keep_extra:
+            extra.append(name)
+            columns[name] = frame_name
+        else:
+            problems.append(Problem(label, 1, header, None,
+                                    f"unknown column; the columns of {spec.name} are "
+                                    f"{', '.join(spec.column_names)} (or import with --keep-extra "
+                                    "to keep it as an extra attribute)"))
+    missing = [c.name for c in spec.columns if c.required and c.name not in columns]
+    for name in missing:
+        problems.append(Problem(label, 1, name, None, "the required column is missing; add it"))
+    if missing:
+        return None
+
+    raw = table.frame.select(
+        pl.col(ROW), *[pl.col(frame_name).alias(name) for name, frame_name in columns.items()]
+    ).with_columns(
+        [pl.col(name).str.strip_chars().replace("", None) for name in columns]
+    )
+    outputs: list[pl.Expr] = [pl.col(ROW)]
+    checks: list[tuple[str, pl.Expr]] = []
+    for col in spec.columns:
+        if col.name not in columns:
+            outputs.append(pl.lit(None).alias(col.name))
+            continue
+        value, message = parse_column(pl.col(col.name), col)
+        if col.type == "lab_value":
+            outputs.append(value.struct.field("value").alias(col.name))
+            outputs.append(value.struct.field("censor").alias("censor"))
+        else:
+            outputs.append(value.alias(col.name))
+        if col.required:
+            message = pl.when(pl.col(col.name).is_null()).then(
+                pl.lit("a value is required here")).otherwise(message)
+        checks.append((col.name, message))
+    ok = pl.lit(True)
+    for _, message in checks:
+        ok = ok & message.is_null()
+    outputs.append(ok.alias(_OK))
+    if checks:
+        messages = raw.select(
+            pl.col(ROW), *[m.alias(f"__msg_{name}") for name, m in checks],
+            *[pl.col(name).alias(f"__raw_{name}") for name, _ in checks],
+        )
+        for name, _ in checks:
+            bad = messages.filter(pl.col(f"__msg_{name}").is_not_null())
+            for row, msg, value in bad.select(ROW, f"__msg_{name}", f"__raw_{name}").iter_rows():
+                problems.append(Problem(label, row, name, value, msg))
+    typed = raw.select(outputs)
+    typed = _cast_missing_columns(typed, spec)
+    if extra:
+        typed = typed.with_columns(_extra_json(raw, extra).alias(EXTRA))
+    return typed
+
+
+def _cast_missing_columns(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
+    from .dataset import polars_type
+
+    return frame.with_columns(
+        [pl.col(c.name).cast(polars_type(c)) for c in spec.columns if c.type != "lab_value"]
+        + [pl.col("value").cast(pl.Float64)] * (spec.name == "labs")
+        + ([pl.col("censor").cast(pl.String)] if "censor" in frame.columns else [])
+    )
+
+
+def _extra_json(raw: pl.DataFrame, extra: list[str]) -> pl.Series:
+    values = []
+    for row in raw.select(extra).iter_rows(named=True):
+        kept = {k: v for k, v in sorted(row.items()) if v is not None}
+        values.append(json.dumps(kept, ensure_ascii=False, sort_keys=True) if kept else None)
+    return pl.Series(EXTRA, values, dtype=pl.String)
+
+
+def _key_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str]) -> list[Problem]:
+    problems = []
+    for name, frame in typed.items():
+        key = list(exchange_format().table(name).key)
+        dup = (
+            frame.with_columns(pl.len().over(key, ).alias("__n"),
+                               pl.col(ROW).min().over(key).alias("__first"))
+            .filter((pl.col("__n") > 1) & (pl.col(ROW) != pl.col("__first")))
+        )
+        for row in dup.iter_rows(named=True):
+            shown = ", ".join(f"{k}={_show(row[k])}" for k in key)
+            problems.append(Problem(labels[name], row[ROW], key[-1], _show(row[key[-1]]),
+                                    f"duplicates row {row['__first']} ({shown}); "
+                                    f"each {' + '.join(key)} may appear once: merge or remove one"))
+    return problems
+
+
+def _reference_problems(clean: dict[str, pl.DataFrame], typed: dict[str, pl.DataFrame],
+                        labels: dict[str, str]) -> list[Problem]:
+    problems = []
+    for spec in exchange_format().tables:
+        frame = clean.get(spec.name)
+        if frame is None:
+            continue
+        for col in spec.columns:
+            if col.references is None:
+                continue
+            target = typed.get(col.references)
+            known = target[col.name] if target is not None else pl.Series(col.name, [], pl.String)
+            bad = frame.filter(pl.col(col.name).is_not_null() & ~pl.col(col.name).is_in(known.implode()))
+            for row, value in bad.select(ROW, col.name).iter_rows():
+                problems.append(Problem(labels[spec.name], row, col.name, value,
+                                        f"no such {col.name} in {col.references}; add it there or correct "
+                                        "the identifier (identifiers are case-sensitive)"))
+    return problems
+
+
+def _show(value: object) -> str:
+    return "" if value is None else str(value)

@@ -1,0 +1,136 @@
+"""Write a dataset in the exchange format, deterministically.
+
+Rows are sorted by each table's key, numbers are written in their shortest exact form
+(``2`` not ``2.0``), dates as ISO 8601, booleans as yes/no, censored lab values as ``<0.5``,
+and extra attributes kept at import as columns after the standard ones. Writing the same
+data twice gives the same bytes, for CSV folders and for workbooks alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import polars as pl
+
+from .dataset import EXTRA, Dataset
+from .schema import exchange_format
+
+__all__ = ["export_dataset", "table_rows", "write_csv_folder", "write_workbook"]
+
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def export_dataset(dataset: Dataset, target: str | Path) -> Path:
+    """Write ``dataset`` to a folder of CSV files, or to a workbook when ``target`` ends in .xlsx."""
+    target = Path(target)
+    if target.suffix.lower() == ".xlsx":
+        write_workbook(dataset, target)
+    else:
+        write_csv_folder(dataset, target)
+    return target
+
+
+def format_cell(value: object) -> str:
+    """One cell as the exchange format writes it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def table_rows(dataset: Dataset, name: str) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted rows of one table, sorted by the table's key."""
+    spec = exchange_format().table(name)
+    frame = dataset[name]
+    key = list(spec.key)
+    frame = frame.sort(key, nulls_last=False)
+    columns = list(spec.column_names)
+    extras: list[dict[str, str]] = []
+    extra_names: list[str] = []
+    if EXTRA in frame.columns:
+        extras = [json.loads(x) if x else {} for x in frame[EXTRA].to_list()]
+        extra_names = sorted({k for e in extras for k in e})
+    records = frame.select([c for c in columns] + (["censor"] if name == "labs" else [])).rows(named=True)
+    rows: list[list[str]] = []
+    for i, record in enumerate(records):
+        cells = []
+        for col in columns:
+            text = format_cell(record[col])
+            if col == "value" and name == "labs" and record.get("censor"):
+                text = record["censor"] + text
+            cells.append(text)
+        if extra_names:
+            cells.extend(extras[i].get(k, "") for k in extra_names)
+        rows.append(cells)
+    return columns + extra_names, rows
+
+
+def write_csv_folder(dataset: Dataset, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in exchange_format().table_names:
+        header, rows = table_rows(dataset, name)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        (folder / f"{name}.csv").write_bytes(buffer.getvalue().encode("utf-8"))
+
+
+def write_workbook(dataset: Dataset, path: Path, *, notes: dict[str, list[str]] | None = None) -> None:
+    """Write one sheet per table (all cells as text, so nothing is reinterpreted by Excel)."""
+    import openpyxl
+    from openpyxl.styles import Font
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name in exchange_format().table_names:
+        sheet = book.create_sheet(name)
+        header, rows = table_rows(dataset, name)
+        sheet.append(header)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append([c if c != "" else None for c in row])
+            for cell in sheet[sheet.max_row]:
+                cell.number_format = "@"
+        for i, col in enumerate(header, start=1):
+            sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width = max(12, len(col) + 2)
+        sheet.freeze_panes = "A2"
+    for title, lines in (notes or {}).items():
+        sheet = book.create_sheet(title)
+        for line in lines:
+            sheet.append([line])
+        sheet.column_dimensions["A"].width = 110
+    fixed = dt.datetime(2000, 1, 1)
+    book.properties.created = fixed
+    book.properties.modified = fixed
+    book.properties.creator = "cnotrack"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_normalise_zip(buffer.getvalue()))
+
+
+def _normalise_zip(data: bytes) -> bytes:
+    """Rewrite a zip with fixed timestamps, so the same workbook gives the same bytes."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            target.writestr(fixed, source.read(info.filename))
+    return out.getvalue()

@@ -1,0 +1,99 @@
+"""The database schema: one table per exchange-format table, plus imports and the audit trail.
+
+The record tables are built from the exchange format definition (``exchange/format.yaml``),
+so the store holds exactly what the format carries. Each record row also has:
+
+- ``id`` (surrogate key), ``version`` (raised on every change, for stale-edit detection),
+  ``deleted_at`` (deletes are soft);
+- ``extra``: the extra attributes kept with ``--keep-extra``, as a JSON object;
+- provenance: ``import_id``, ``source_file``, ``source_sha256``, ``source_row``.
+
+The schema is created and upgraded by Alembic migrations (``store/migrations``); a test
+checks that the migrations produce exactly this metadata.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..exchange.schema import ColumnSpec, exchange_format
+
+__all__ = ["RECORD_TABLES", "audit_log", "imports", "metadata", "record_table"]
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+_SQL_TYPES = {
+    "id": sa.String(200), "text": sa.Text(), "date": sa.Date(), "partial_date": sa.String(10),
+    "boolean": sa.Boolean(), "number": sa.Float(), "integer": sa.Integer(), "lab_value": sa.Float(),
+    "choice": sa.String(40), "drug": sa.String(80), "lab_test": sa.String(20), "bone": sa.String(40),
+    "lab_unit": sa.String(20),
+}
+
+imports = sa.Table(
+    "imports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("files", sa.Text, nullable=False, comment="JSON: file name -> SHA-256"),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("imported_by", sa.String(200), nullable=False),
+    sa.Column("inserted", sa.Integer, nullable=False),
+    sa.Column("updated", sa.Integer, nullable=False),
+    sa.Column("unchanged", sa.Integer, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False, comment="insert, update, delete, restore"),
+    sa.Column("table_name", sa.String(40), nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Column("record_key", sa.Text, nullable=False, comment="JSON of the natural key"),
+    sa.Column("before", sa.Text, nullable=True, comment="JSON of the row before"),
+    sa.Column("after", sa.Text, nullable=True, comment="JSON of the row after"),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=True),
+    sa.Index("ix_audit_log_record", "table_name", "record_id"),
+)
+
+
+def _column(spec: ColumnSpec, table: str) -> list[sa.Column]:
+    args: list[object] = []
+    if spec.references:
+        key = "patient_id" if spec.references == "patients" else "study_id"
+        args.append(sa.ForeignKey(f"{spec.references}.{key}"))
+    unique = (table, spec.name) in {("patients", "patient_id"), ("imaging", "study_id")}
+    cols = [sa.Column(spec.name, _SQL_TYPES[spec.type], *args, nullable=not spec.required,
+                      unique=unique, index=bool(spec.references))]
+    if spec.type == "lab_value":
+        cols.append(sa.Column("censor", sa.String(1), nullable=True, comment="'<' or '>' for a censored value"))
+    return cols
+
+
+def _record_table(name: str) -> sa.Table:
+    spec = exchange_format().table(name)
+    columns = [c for col in spec.columns for c in _column(col, name)]
+    return sa.Table(
+        name, metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        *columns,
+        sa.Column("extra", sa.Text, nullable=True, comment="JSON of extra attributes kept at import"),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=True),
+        sa.Column("source_file", sa.Text, nullable=True),
+        sa.Column("source_sha256", sa.String(64), nullable=True),
+        sa.Column("source_row", sa.Integer, nullable=True),
+    )
+
+
+RECORD_TABLES: dict[str, sa.Table] = {name: _record_table(name) for name in exchange_format().table_names}
+
+
+def record_table(name: str) -> sa.Table:
+    return RECORD_TABLES[name]
