@@ -1,0 +1,31 @@
+# cnotrack: the two set-up commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.cnotrack-installed
+
+.PHONY: setup demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## demo: install, import the synthetic demo cohort, reproduce the seed study
+demo: $(STAMP)
+	$(BIN)/cnotrack demo
+
+## test: install with the test dependencies and run the whole suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+## bench: time `evaluate` on synthetic registries (writes docs/performance.md)
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,65 @@
+"""Criteria as Polars expressions over the per-patient table, true / false / null (missing).
+
+A patient is missing for a criterion when any value it needs is missing: ``all`` and
+``any`` are null as soon as one part is null (they do not short-circuit), so that
+"lacked the data" means the same for every endpoint. ``new_lesions`` with ``symptomatic``
+is true when one new lesion has that value, null when none has it but some are unknown.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import polars as pl
+
+from ..protocols.model import (
+    AllOf, AnyOf, AssessmentCriterion, Criterion, LabDecreased, LabElevated, LabNormal,
+    NewLesions, Not, PgaCriterion, SexCriterion,
+)
+from .labs import elevated_expr
+
+__all__ = ["criterion_expr"]
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+        "==": operator.eq, "!=": operator.ne}
+
+
+def _strict(parts: list[pl.Expr], combine) -> pl.Expr:
+    return pl.when(pl.any_horizontal([p.is_null() for p in parts])).then(None).otherwise(combine(parts))
+
+
+def criterion_expr(criterion: Criterion) -> pl.Expr:
+    """The criterion as a Boolean expression; null where the patient lacks the data."""
+    if isinstance(criterion, AllOf):
+        return _strict([criterion_expr(c) for c in criterion.all], pl.all_horizontal)
+    if isinstance(criterion, AnyOf):
+        return _strict([criterion_expr(c) for c in criterion.any], pl.any_horizontal)
+    if isinstance(criterion, Not):
+        return ~criterion_expr(criterion.not_)
+    if isinstance(criterion, PgaCriterion):
+        col = pl.col(f"pga@{criterion.pga.at}")
+        return pl.when(col.is_null()).then(None).otherwise(col.is_in(list(criterion.pga.in_)))
+    if isinstance(criterion, AssessmentCriterion):
+        a = criterion.assessment
+        return _OPS[a.op](pl.col(f"{a.field}@{a.at}"), pl.lit(a.value))
+    if isinstance(criterion, LabElevated):
+        return _elevated(criterion.lab_elevated.test, criterion.lab_elevated.at)
+    if isinstance(criterion, LabNormal):
+        return ~_elevated(criterion.lab_normal.test, criterion.lab_normal.at)
+    if isinstance(criterion, LabDecreased):
+        d = criterion.lab_decreased
+        return pl.col(f"{d.test}@{d.to}") < pl.col(f"{d.test}@{d.from_}")
+    if isinstance(criterion, NewLesions):
+        n = criterion.new_lesions
+        prefix = f"{n.from_}>{n.to}"
+        if n.symptomatic is None:
+            return pl.col(f"{prefix}.new") >= 1
+        return pl.col(f"{prefix}.new_symptomatic" if n.symptomatic else f"{prefix}.new_asymptomatic")
+    if isinstance(criterion, SexCriterion):
+        return pl.col("sex").is_in(list(criterion.sex.in_))
+    raise TypeError(f"unknown criterion {criterion!r}")
+
+
+def _elevated(test: str, at: str) -> pl.Expr:
+    base = f"{test}@{at}"
+    return elevated_expr(base, f"{base}.censor", f"{base}.limit")

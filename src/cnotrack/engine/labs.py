@@ -1,0 +1,59 @@
+"""Laboratory values in their canonical units, each with the upper reference limit it is judged by.
+
+A value is converted to the test's canonical unit (CRP: mg/dL x 10 = mg/L). Its upper limit is
+the row's own ``ref_high`` (converted the same way) when given, else the protocol's default
+for the test; ``limit_source`` says which. With neither, the limit is missing and so is any
+judgement of the value: nothing falls back silently.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..exchange.rules import lab_unit_table
+from ..protocols.model import Protocol
+from ..vocabulary import lab_tests
+
+__all__ = ["canonical_labs", "elevated_expr", "protocol_limits"]
+
+
+def protocol_limits(protocol: Protocol) -> pl.DataFrame:
+    """The protocol's default upper limits, in each test's canonical unit."""
+    rows = []
+    for code, limit in protocol.reference_limits.items():
+        test = lab_tests().test(code)
+        rows.append((code, limit.upper * test.units[limit.unit], test.canonical_unit))
+    return pl.DataFrame(rows, schema={"test": pl.String, "default_limit": pl.Float64,
+                                      "canonical_unit": pl.String}, orient="row")
+
+
+def canonical_labs(labs: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
+    """``patient_id, date, test, value, censor, unit, limit, limit_source`` in canonical units."""
+    factors = lab_unit_table().select(
+        "test", pl.col("unit_canonical_spelling").alias("unit"), "factor", "canonical_unit"
+    ).unique(["test", "unit"])
+    limits = protocol_limits(protocol).drop("canonical_unit")
+    return (
+        labs.join(factors, on=["test", "unit"], how="left")
+        .join(limits, on="test", how="left")
+        .select(
+            "patient_id", "date", "test",
+            (pl.col("value") * pl.col("factor")).alias("value"),
+            "censor",
+            pl.col("canonical_unit").alias("unit"),
+            pl.coalesce(pl.col("ref_high") * pl.col("factor"), pl.col("default_limit")).alias("limit"),
+            pl.when(pl.col("ref_high").is_not_null()).then(pl.lit("laboratory"))
+            .when(pl.col("default_limit").is_not_null()).then(pl.lit("protocol default"))
+            .alias("limit_source"),
+        )
+    )
+
+
+def elevated_expr(value: str, censor: str, limit: str) -> pl.Expr:
+    """True when the value is above its upper limit; a censored ``<x`` or ``>x`` is compared as x,
+    except that ``>x`` is elevated when x equals the limit (the true value is above x)."""
+    return (
+        pl.when(pl.col(value).is_null() | pl.col(limit).is_null()).then(None)
+        .when(pl.col(censor) == ">").then(pl.col(value) >= pl.col(limit))
+        .otherwise(pl.col(value) > pl.col(limit))
+    )

@@ -1,0 +1,51 @@
+"""Choosing each patient's value at each timepoint, for all patients at once.
+
+Days are counted from the index date (day 0). For a timepoint with a window, the value is
+the one whose date is closest to the target day inside the window (inclusive); on a tie the
+earlier date wins. A timepoint anchored on the last assessment targets the patient's latest
+assessment date, with no window unless one is given (days counted from that date). Rows
+whose value is empty are ignored; no row = missing.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..protocols.model import Timepoint
+
+__all__ = ["at_timepoint", "day_expr"]
+
+
+def day_expr(date_col: str = "date") -> pl.Expr:
+    """Days from the index date."""
+    return (pl.col(date_col) - pl.col("index_date")).dt.total_days()
+
+
+def at_timepoint(rows: pl.DataFrame, cohort: pl.DataFrame, timepoint: Timepoint,
+                 *, by: list[str] | None = None, date_col: str = "date") -> pl.DataFrame:
+    """One row per patient (and per ``by`` group): the row chosen for ``timepoint``.
+
+    ``rows`` must have ``patient_id`` and ``date_col`` and only rows with a value; ``cohort``
+    has ``patient_id``, ``index_date`` and ``last_assessment_date``. The result keeps the
+    columns of ``rows`` and adds ``day`` (from the index date).
+    """
+    keys = ["patient_id", *(by or [])]
+    joined = rows.join(cohort.select("patient_id", "index_date", "last_assessment_date"),
+                       on="patient_id", how="inner").with_columns(day_expr(date_col).alias("day"))
+    if timepoint.anchor == "last_assessment":
+        target = (pl.col("last_assessment_date") - pl.col("index_date")).dt.total_days()
+        offset = pl.col("day") - target
+        target_offset = 0
+    else:
+        offset = pl.col("day")
+        target_offset = timepoint.target_day or 0
+    if timepoint.window is not None:
+        low, high = timepoint.window
+        joined = joined.filter((offset >= low) & (offset <= high))
+    chosen = (
+        joined.with_columns((offset - target_offset).abs().alias("__distance"))
+        .sort([*keys, "__distance", date_col])
+        .unique(subset=keys, keep="first", maintain_order=True)
+        .drop("__distance", "index_date", "last_assessment_date")
+    )
+    return chosen
