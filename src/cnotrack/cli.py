@@ -27,7 +27,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DbOption = Annotated[Optional[str], typer.Option(
@@ -137,6 +137,112 @@ def template(
     if target.suffix.lower() != ".xlsx":
         raise CnotrackError(f"template: {target} must end in .xlsx")
     out.print(f"Wrote {write_template(target)}")
+
+
+class EvalFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+ProtocolOption = Annotated[str, typer.Option("--protocol", "-p", help="A built-in protocol name or a protocol YAML file.")]
+
+
+@app.command()
+def protocols() -> None:
+    """List the built-in protocols."""
+    from .protocols import builtin_protocols, load_protocol
+
+    table = Table(title="Built-in protocols")
+    table.add_column("name")
+    table.add_column("title")
+    table.add_column("endpoints", justify="right")
+    for name in builtin_protocols():
+        p = load_protocol(name)
+        table.add_row(name, p.title, str(len(p.endpoints)))
+    out.print(table)
+
+
+protocol_app = typer.Typer(help="Show a protocol.", no_args_is_help=True)
+app.add_typer(protocol_app, name="protocol")
+
+
+@protocol_app.command("show")
+def protocol_show(
+    name: Annotated[str, typer.Argument(help="A built-in protocol name or a protocol YAML file.")],
+) -> None:
+    """Print a protocol as a methods paragraph generated from its definition."""
+    from .protocols import load_protocol, methods_paragraph
+
+    out.print(methods_paragraph(load_protocol(name)))
+
+
+@app.command("evaluate")
+def evaluate_(
+    dataset: Annotated[Optional[Path], typer.Argument(help="A CSV folder or .xlsx workbook; omit to use the database.")] = None,
+    protocol: ProtocolOption = "pardeo2017",
+    format: Annotated[EvalFormat, typer.Option("--format", help="text, json or markdown.")] = EvalFormat.text,
+    db: DbOption = None,
+    keep_extra: Annotated[bool, typer.Option("--keep-extra", help="Accept unknown columns as extra attributes.")] = False,
+) -> None:
+    """Evaluate a protocol on a dataset file or on the database."""
+    from .engine import evaluate
+    from .exchange import load_dataset
+    from .protocols import load_protocol
+    from .store import open_store, read_store
+
+    definition = load_protocol(protocol)
+    if dataset is not None:
+        if db is not None:
+            raise CnotrackError("evaluate: give a dataset or --db, not both")
+        data = load_dataset(dataset, keep_extra=keep_extra)
+    else:
+        with open_store(db) as store:
+            data = read_store(store)
+    _show_evaluation(evaluate(data, definition), format)
+
+
+def _show_evaluation(evaluation, format: "EvalFormat", banner: str | None = None) -> None:
+    from .render import evaluation_markdown, print_evaluation
+
+    if format is EvalFormat.json:
+        body = evaluation.as_json()
+        if banner:
+            body["notice"] = banner
+        sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+    elif format is EvalFormat.markdown:
+        sys.stdout.write(evaluation_markdown(evaluation, banner=banner, compare_published=bool(banner)))
+    else:
+        print_evaluation(evaluation, out, banner=banner, compare_published=bool(banner))
+
+
+@app.command()
+def demo(
+    format: Annotated[EvalFormat, typer.Option("--format", help="text, json or markdown.")] = EvalFormat.text,
+    export: Annotated[Optional[Path], typer.Option("--export", help="Write the demo dataset here (a folder or .xlsx) as a template, and stop.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the reports.")] = Path("cnotrack-demo"),
+    db: DbOption = None,
+) -> None:
+    """Reproduce the seed study on the synthetic demo cohort: import, evaluate, report."""
+    from .demo import DEMO_BANNER, demo_dataset, run_demo
+    from .exchange import export_dataset
+    from .store import open_store
+
+    if export is not None:
+        path = export_dataset(demo_dataset(), export)
+        out.print(f"Wrote the demo dataset to {path}. {DEMO_BANNER}")
+        return
+    with open_store(db) as store:
+        run = run_demo(store, out_dir if format is EvalFormat.text else None)
+        url = store.url
+    if format is not EvalFormat.text:
+        _show_evaluation(run.evaluation, format, banner=DEMO_BANNER)
+        return
+    _show_evaluation(run.evaluation, format, banner=DEMO_BANNER)
+    changed = "imported" if run.imported.changed else "already in the database"
+    out.print(f"Demo cohort {changed}: {url}")
+    for path in run.reports:
+        out.print(f"Report: {path}")
 
 
 def main() -> None:

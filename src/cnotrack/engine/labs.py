@@ -1,7 +1,9 @@
 """Laboratory values in their canonical units, each with the upper reference limit it is judged by.
 
 A value is converted to the test's canonical unit (CRP: mg/dL x 10 = mg/L). Its upper limit is
-the row's own ``ref_high`` (converted the same way) when given, else the protocol's default
+the row's own ``ref_high`` (converted the same way) when given. Converted numbers are rounded
+to 9 decimals, so that 0.57 mg/dL is exactly 5.7 mg/L and not 5.699999999999999, which would
+wrongly count as lower than a baseline of 5.7 mg/L, else the protocol's default
 for the test; ``limit_source`` says which. With neither, the limit is missing and so is any
 judgement of the value: nothing falls back silently.
 """
@@ -38,10 +40,10 @@ def canonical_labs(labs: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
         .join(limits, on="test", how="left")
         .select(
             "patient_id", "date", "test",
-            (pl.col("value") * pl.col("factor")).alias("value"),
+            (pl.col("value") * pl.col("factor")).round(9).alias("value"),
             "censor",
             pl.col("canonical_unit").alias("unit"),
-            pl.coalesce(pl.col("ref_high") * pl.col("factor"), pl.col("default_limit")).alias("limit"),
+            pl.coalesce((pl.col("ref_high") * pl.col("factor")).round(9), pl.col("default_limit")).alias("limit"),
             pl.when(pl.col("ref_high").is_not_null()).then(pl.lit("laboratory"))
             .when(pl.col("default_limit").is_not_null()).then(pl.lit("protocol default"))
             .alias("limit_source"),

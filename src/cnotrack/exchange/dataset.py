@@ -8,7 +8,7 @@ import polars as pl
 
 from .schema import ColumnSpec, exchange_format
 
-__all__ = ["Dataset", "EXTRA", "ROW", "empty_table", "polars_type"]
+__all__ = ["Dataset", "EXTRA", "ROW", "empty_table", "polars_type", "subset"]
 
 ROW = "_row"
 EXTRA = "_extra"
@@ -72,3 +72,15 @@ class Dataset:
 
     def row_counts(self) -> dict[str, int]:
         return {name: frame.height for name, frame in self.tables.items()}
+
+
+def subset(dataset: Dataset, patient_ids: list[str]) -> Dataset:
+    """The part of ``dataset`` that belongs to ``patient_ids`` (lesions through their studies)."""
+    keep = pl.Series(patient_ids, dtype=pl.String).implode()
+    tables = {}
+    for name, frame in dataset.tables.items():
+        if "patient_id" in frame.columns:
+            tables[name] = frame.filter(pl.col("patient_id").is_in(keep))
+    studies = tables["imaging"]["study_id"].implode()
+    tables["lesions"] = dataset["lesions"].filter(pl.col("study_id").is_in(studies))
+    return Dataset(tables, source=dataset.source, sha256=dict(dataset.sha256))

@@ -1,0 +1,86 @@
+"""The evaluation as a Markdown report: methods, results, excluded patients, per-patient detail."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..engine.evaluate import Evaluation
+from .sentences import summary_sentences
+from .text import published_agrees, result_cell
+
+__all__ = ["evaluation_markdown"]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    esc = [[str(c).replace("|", "\\|") for c in row] for row in rows]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in esc]
+    return "\n".join(lines)
+
+
+def evaluation_markdown(evaluation: Evaluation, *, banner: str | None = None,
+                        compare_published: bool = False) -> str:
+    p = evaluation.protocol
+    out = [f"# {p.title}", ""]
+    if banner:
+        out += [f"> **{banner}**", ""]
+    out += [f"Protocol `{p.id}`; dataset `{evaluation.source}` (SHA-256 {evaluation.dataset_sha256[:16]}...).", ""]
+    out += ["## Methods", "", evaluation.methods(), ""]
+    out += ["## Results", ""]
+    if p.summary:
+        out += [" ".join(summary_sentences(p.summary, evaluation.endpoints)), ""]
+    header = ["endpoint", "definition", "computed"] + (["published", "agrees"] if compare_published else [])
+    rows = []
+    for r in evaluation.endpoints.values():
+        row = [f"`{r.id}`", r.label, result_cell(r)]
+        if compare_published:
+            agree = published_agrees(r)
+            row += [r.published or "", {True: "yes", False: "NO", None: ""}[agree]]
+        rows.append(row)
+    out += [_table(header, rows), ""]
+    out += ["### How each number was made", ""]
+    out += [f"- `{r.id}`: {r.method}" for r in evaluation.endpoints.values()] + [""]
+    out += ["## Cohort", "", f"{evaluation.n} eligible patients ({evaluation.female} female).", ""]
+    if evaluation.cohort.excluded.height:
+        out += [_table(["patient", "reason excluded"], [list(r) for r in evaluation.cohort.excluded.iter_rows()]), ""]
+    else:
+        out += ["No patient was excluded.", ""]
+    limits = evaluation.reference_limits_used()
+    if limits:
+        out += ["## Reference limits used", ""]
+        out += [_table(["test", "default upper limit", "judged by laboratory limit", "judged by default",
+                        "without limit"],
+                       [[l["test"], f"{l['default_upper_limit']:g} {l['unit']}" if l["default_upper_limit"] else "none",
+                         str(l["values_judged_by_laboratory_limit"]), str(l["values_judged_by_default_limit"]),
+                         str(l["values_without_limit"])] for l in limits]), ""]
+    out += ["## Per patient", "", _patients_table(evaluation), ""]
+    if evaluation.lesions.height:
+        out += ["## Lesion fates", "", _lesions_table(evaluation.lesions), ""]
+    out += ["---", "cnotrack supports research; it gives no treatment advice.", ""]
+    return "\n".join(out)
+
+
+def _patients_table(evaluation: Evaluation) -> str:
+    frame = evaluation.patients
+    skip = (".date", ".censor", ".limit", ".limit_source", ".among")
+    cols = [c for c in frame.columns if not c.endswith(skip) and not c.startswith("study@")
+            and c not in ("index_stop_date",)]
+    rows = [[_cell(v) for v in row] for row in frame.select(cols).iter_rows()]
+    return _table(cols, rows)
+
+
+def _lesions_table(lesions: pl.DataFrame) -> str:
+    cols = ["patient_id", "from", "to", "fate", "matched_by", "bone_earlier", "side_earlier", "segment_earlier",
+            "bone_later", "side_later", "segment_later", "symptomatic_later"]
+    rows = [[_cell(v) for v in row] for row in lesions.select(cols).iter_rows()]
+    return _table(cols, rows)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

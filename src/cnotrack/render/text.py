@@ -1,0 +1,84 @@
+"""The evaluation in the terminal: Rich tables and results sentences."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..engine.evaluate import Evaluation
+from ..results import CountResult, DistributionResult, ProportionResult
+from .sentences import summary_sentences
+
+__all__ = ["print_evaluation", "result_cell"]
+
+
+def result_cell(result) -> str:
+    if isinstance(result, ProportionResult):
+        text = f"{result.n}/{result.of} ({100 * result.n / result.of:.1f}%)" if result.of else f"{result.n}/0"
+        if result.ci95 is not None:
+            text += f" [95% CI {100 * result.ci95[0]:.1f} to {100 * result.ci95[1]:.1f}]"
+        return text + (f", {result.missing} missing" if result.missing else "")
+    if isinstance(result, CountResult):
+        return str(result.value) + (f" ({result.percent()})" if result.of_value is not None else "")
+    if isinstance(result, DistributionResult):
+        return result.short()
+    return str(result)
+
+
+def print_evaluation(evaluation: Evaluation, console: Console, *, banner: str | None = None,
+                     compare_published: bool = False) -> None:
+    p = evaluation.protocol
+    if banner:
+        console.print(Panel(Text(banner, style="bold"), border_style="yellow"))
+    console.print(f"[bold]{p.title}[/bold]  (protocol {p.id})")
+    console.print(f"Eligible patients: {evaluation.n} ({evaluation.female} female); "
+                  f"excluded: {evaluation.cohort.excluded.height}")
+    table = Table(title="Endpoints", show_lines=False)
+    table.add_column("endpoint")
+    table.add_column("definition")
+    table.add_column("computed", justify="right")
+    if compare_published:
+        table.add_column("published", justify="right")
+        table.add_column("", justify="center")
+    for result in evaluation.endpoints.values():
+        row = [result.id, result.label, result_cell(result)]
+        if compare_published:
+            agree = published_agrees(result)
+            row += [result.published or "", {True: "[green]=[/green]", False: "[red]differs[/red]",
+                                             None: ""}[agree]]
+        table.add_row(*row)
+    console.print(table)
+    if evaluation.cohort.excluded.height:
+        ex = Table(title="Excluded patients")
+        ex.add_column("patient")
+        ex.add_column("reason")
+        for pid, reason in evaluation.cohort.excluded.iter_rows():
+            ex.add_row(pid, reason)
+        console.print(ex)
+    if p.summary:
+        console.print(Panel(Group(*[Text(s) for s in summary_sentences(p.summary, evaluation.endpoints)]),
+                            title="Results", border_style="blue"))
+    limits = evaluation.reference_limits_used()
+    if limits:
+        console.print("Reference limits: " + "; ".join(
+            f"{l['test']}: laboratory limit for {l['values_judged_by_laboratory_limit']} value(s), "
+            f"default {l['default_upper_limit']:g} {l['unit']} for {l['values_judged_by_default_limit']}"
+            if l["default_upper_limit"] is not None else
+            f"{l['test']}: laboratory limit for {l['values_judged_by_laboratory_limit']} value(s), no default"
+            for l in limits))
+
+
+def published_agrees(result) -> bool | None:
+    """Whether the computed value shows as the published one (None when nothing was published)."""
+    if not result.published:
+        return None
+    if isinstance(result, ProportionResult):
+        return result.published == f"{result.n}/{result.of}"
+    if isinstance(result, CountResult):
+        return result.published == str(result.value)
+    if isinstance(result, DistributionResult) and result.n:
+        return result.published == (f"median {result.median:.1f}, range {result.minimum:.1f} "
+                                    f"to {result.maximum:.1f}")
+    return False
