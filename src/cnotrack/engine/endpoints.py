@@ -33,7 +33,7 @@ def compute_endpoints(protocol: Protocol, patients: PatientTable) -> dict[str, E
     results: dict[str, EndpointResult] = {}
     for e in protocol.endpoints:
         if isinstance(e, Proportion):
-            results[e.id] = _proportion(e, status)
+            results[e.id] = _proportion(e, status, protocol)
         elif isinstance(e, Count):
             results[e.id] = _count(e, table, protocol)
         elif isinstance(e, Distribution):
@@ -46,7 +46,7 @@ def compute_endpoints(protocol: Protocol, patients: PatientTable) -> dict[str, E
     return results
 
 
-def _proportion(e: Proportion, status: pl.DataFrame) -> ProportionResult:
+def _proportion(e: Proportion, status: pl.DataFrame, protocol: Protocol) -> ProportionResult:
     values = status[e.id]
     among_missing = 0
     group = "all eligible patients"
@@ -54,9 +54,9 @@ def _proportion(e: Proportion, status: pl.DataFrame) -> ProportionResult:
         among = status[f"{e.id}.among"]
         among_missing = int(among.is_null().sum())
         values = values.filter(among.fill_null(False))
-        group = "eligible patients with " + describe_criterion(e.among)
+        group = "eligible patients with " + describe_criterion(e.among, protocol)
     n, missing = int(values.fill_null(False).sum()), int(values.is_null().sum())
-    method = (f"Proportion of {group} with {describe_criterion(e.criterion)}; the denominator "
+    method = (f"Proportion of {group} with {describe_criterion(e.criterion, protocol)}; the denominator "
               f"counts every patient of that group, and those lacking any value the definition "
               f"needs are counted as missing.")
     if among_missing:
@@ -70,7 +70,7 @@ def _count(e: Count, table: pl.DataFrame, protocol: Protocol) -> CountResult:
     if e.patients is not None:
         values = table.select(criterion_expr(e.patients)).to_series()
         return CountResult(e.id, e.label, int(values.fill_null(False).sum()),
-                           f"Number of eligible patients with {describe_criterion(e.patients)}.",
+                           f"Number of eligible patients with {describe_criterion(e.patients, protocol)}.",
                            e.published, missing=int(values.is_null().sum()))
     if e.lesions is not None:
         sel = e.lesions
