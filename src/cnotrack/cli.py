@@ -245,6 +245,23 @@ def demo(
         out.print(f"Report: {path}")
 
 
+@app.command()
+def score(
+    name: Annotated[str, typer.Argument(help="The instrument: jansson, nbods, pedcno, bristol, chaq or pga.")],
+    inputs: Annotated[Optional[list[str]], typer.Argument(help="The inputs as key=value (see docs/instruments.md).")] = None,
+    format: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+) -> None:
+    """Score a clinical instrument from its inputs and explain the result."""
+    from .instruments import parse_key_value_args
+    from .instruments import score as score_instrument
+
+    result = score_instrument(name, parse_key_value_args(inputs or []))
+    if format is OutputFormat.json:
+        sys.stdout.write(json.dumps(result.as_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        out.print(result.to_text(), markup=False)
+
+
 def main() -> None:
     """Entry point of the console script."""
     try:
