@@ -35,11 +35,13 @@ def drug_table() -> pl.DataFrame:
 def build_cohort(dataset: Dataset, protocol: Protocol) -> Cohort:
     patients = dataset["patients"].select("patient_id", "sex")
     treatments = dataset["treatments"].join(drug_table(), on="drug", how="left")
-    index_drug = protocol.index_treatment.drug
+    index_spec = protocol.index_treatment
+    index_drug = index_spec.name
+    is_index = (pl.col("drug") == index_spec.drug) if index_spec.drug else pl.col("drug_class").is_in(list(index_spec.classes))
 
     # the first course of the index drug: earliest start; on a tie the longest (ongoing first)
     index = (
-        treatments.filter(pl.col("drug") == index_drug)
+        treatments.filter(is_index)
         .sort(["patient_id", "start_date", "stop_date"], nulls_last=False, descending=[False, False, True])
         .group_by("patient_id", maintain_order=True).first()
         .select("patient_id", pl.col("start_date").alias("index_date"),

@@ -14,7 +14,7 @@ import polars as pl
 
 from ..protocols.model import (
     AllOf, AnyOf, AssessmentCriterion, Criterion, LabDecreased, LabElevated, LabNormal,
-    NewLesions, Not, PgaCriterion, SexCriterion,
+    NewLesions, Not, PedcnoCriterion, PgaCriterion, SexCriterion,
 )
 from .labs import elevated_expr
 
@@ -55,9 +55,37 @@ def criterion_expr(criterion: Criterion) -> pl.Expr:
         if n.symptomatic is None:
             return pl.col(f"{prefix}.new") >= 1
         return pl.col(f"{prefix}.new_symptomatic" if n.symptomatic else f"{prefix}.new_asymptomatic")
+    if isinstance(criterion, PedcnoCriterion):
+        return pedcno_expr(criterion)
     if isinstance(criterion, SexCriterion):
         return pl.col("sex").is_in(list(criterion.sex.in_))
     raise TypeError(f"unknown criterion {criterion!r}")
+
+
+PEDCNO_VARIABLES = {"esr": "ESR", "mri_lesions": "lesions", "physician_vas": "pga_vas",
+                    "patient_vas": "patient_global_vas", "chaq_di": "chaq_di"}
+
+
+def pedcno_expr(criterion: PedcnoCriterion) -> pl.Expr:
+    """PedCNO-X met, vectorised, by the rules of ``cnotrack.instruments.pedcno``.
+
+    Percent change = (follow-up - baseline) / baseline x 100 (lower is better); improved when
+    <= -X, worsened when > the limit; a variable with baseline 0 cannot improve and worsens
+    when it rises above 0. Compared as 100 (f - b) against X b, rounded to 9 decimals, so that
+    exactly -30 % is improved as with exact fractions. Missing when any of the ten is missing.
+    """
+    a = criterion.pedcno
+    improved, worsened, values = [], [], []
+    for column in PEDCNO_VARIABLES.values():
+        b = pl.col(f"{column}@{a.from_}").cast(pl.Float64)
+        f = pl.col(f"{column}@{a.to}").cast(pl.Float64)
+        values += [b, f]
+        change = (100 * (f - b)).round(9)
+        improved.append(((b > 0) & (change <= (-a.level * b).round(9))).cast(pl.Int32))
+        worsened.append(pl.when(b == 0).then(f > 0)
+                        .otherwise(change > (a.worsening_limit * b).round(9)).cast(pl.Int32))
+    met = (pl.sum_horizontal(improved) >= 3) & (pl.sum_horizontal(worsened) <= 1)
+    return pl.when(pl.any_horizontal([v.is_null() for v in values])).then(None).otherwise(met)
 
 
 def _elevated(test: str, at: str) -> pl.Expr:

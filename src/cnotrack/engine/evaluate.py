@@ -15,6 +15,7 @@ from ..protocols.describe import methods_paragraph
 from ..protocols.model import Protocol
 from ..results import EndpointResult
 from .cohort import Cohort, build_cohort
+from .diagnostics import diagnostic_criteria
 from .endpoints import compute_endpoints, endpoint_status
 from .needs import protocol_needs
 from .patient_table import build_patient_table
@@ -31,6 +32,7 @@ class Evaluation:
     endpoints: dict[str, EndpointResult]
     patients: pl.DataFrame            # per-patient values and endpoint statuses
     lesions: pl.DataFrame             # per-lesion fates
+    diagnosis: pl.DataFrame = field(default_factory=pl.DataFrame)  # diagnostic criteria per patient
     source: str = ""
     dataset_sha256: str = ""
     notes: list[str] = field(default_factory=list)
@@ -78,6 +80,7 @@ class Evaluation:
         if detail:
             out["patients"] = _jsonable(self.patients.to_dicts())
             out["lesions"] = _jsonable(self.lesions.to_dicts()) if self.lesions.height else []
+            out["diagnostic_criteria"] = self.diagnosis.to_dicts() if self.diagnosis.height else []
         return out
 
     def methods(self) -> str:
@@ -91,7 +94,7 @@ def evaluate(dataset: Dataset, protocol: Protocol) -> Evaluation:
     results = compute_endpoints(protocol, table)
     status = endpoint_status(protocol, table.patients)
     patients = table.patients.join(status, on="patient_id", how="left")
-    return Evaluation(protocol, cohort, results, patients, table.lesions,
+    return Evaluation(protocol, cohort, results, patients, table.lesions, diagnostic_criteria(dataset),
                       source=dataset.source, dataset_sha256=dataset_fingerprint(dataset))
 
 

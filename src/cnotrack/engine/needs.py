@@ -64,3 +64,8 @@ def _criterion(node: dict, needs: Needs) -> None:
         needs.labs.update({(args["test"], args["from"]), (args["test"], args["to"])})
     elif kind == "new_lesions":
         _pair(args["from"], args["to"], needs)
+    elif kind == "pedcno":
+        for tp in (args["from"], args["to"]):
+            needs.labs.add(("ESR", tp))
+            needs.studies.add(tp)
+            needs.assessments.update({(f, tp) for f in ("pga_vas", "patient_global_vas", "chaq_di")})

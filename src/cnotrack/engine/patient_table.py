@@ -15,6 +15,7 @@ import polars as pl
 
 from ..exchange.dataset import Dataset
 from ..protocols.model import Protocol
+from .chaq import assessments_with_chaq
 from .cohort import Cohort
 from .labs import canonical_labs
 from .lesion_tracking import FATES, lesion_fates
@@ -35,14 +36,15 @@ def build_patient_table(dataset: Dataset, protocol: Protocol, cohort: Cohort, ne
     table = base
     tps = {t.id: t for t in protocol.timepoints}
 
+    assessments = assessments_with_chaq(dataset)
     if needs.pga:
-        rows = dataset["assessments"].filter(pl.col("pga").is_not_null()).select("patient_id", "date", "pga")
+        rows = assessments.filter(pl.col("pga").is_not_null()).select("patient_id", "date", "pga")
         for tp in sorted(needs.pga):
             chosen = at_timepoint(rows, base, tps[tp]).select(
                 "patient_id", pl.col("pga").alias(f"pga@{tp}"), pl.col("date").alias(f"pga@{tp}.date"))
             table = table.join(chosen, on="patient_id", how="left")
     for field, tp in sorted(needs.assessments):
-        rows = dataset["assessments"].filter(pl.col(field).is_not_null()).select("patient_id", "date", field)
+        rows = assessments.filter(pl.col(field).is_not_null()).select("patient_id", "date", field)
         chosen = at_timepoint(rows, base, tps[tp]).select(
             "patient_id", pl.col(field).alias(f"{field}@{tp}"))
         table = table.join(chosen, on="patient_id", how="left")

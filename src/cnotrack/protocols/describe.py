@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..protocols.model import (
     AllOf, AnyOf, AssessmentCriterion, Count, Criterion, Distribution, LabDecreased, LabElevated,
-    LabNormal, Measure, NewLesions, Not, PgaCriterion, Protocol, Proportion, SexCriterion,
+    LabNormal, Measure, NewLesions, Not, PedcnoCriterion, PgaCriterion, Protocol, Proportion, SexCriterion,
 )
 from ..vocabulary import drugs
 
@@ -51,6 +51,11 @@ def describe_criterion(c: Criterion, protocol: Protocol | None = None) -> str:
         n = c.new_lesions
         kind = {None: "", True: "symptomatic ", False: "clinically silent "}[n.symptomatic]
         return f"at least one {kind}new lesion at {_tp(protocol, n.to)} (not seen at {_tp(protocol, n.from_)})"
+    if isinstance(c, PedcnoCriterion):
+        a = c.pedcno
+        return (f"a PedCNO-{a.level} response at {_tp(protocol, a.to)} compared with {_tp(protocol, a.from_)} "
+                f"(at least 3 of ESR, MRI lesion count, physician and patient global VAS and CHAQ DI improved "
+                f"by {a.level}% or more, at most one worsened by more than {a.worsening_limit:g}%)")
     if isinstance(c, SexCriterion):
         return "sex " + _join(list(c.sex.in_), "or")
     raise TypeError(c)
@@ -68,13 +73,18 @@ def describe_measure(m: Measure, protocol: Protocol) -> str:
 
 def methods_paragraph(protocol: Protocol) -> str:
     """The protocol as a methods section would state it, generated from the definition."""
-    drug = protocol.index_treatment.drug
-    d = drugs().drug(drug)
+    index = protocol.index_treatment
+    drug = index.name
     parts = [f"Protocol {protocol.id}: {protocol.title}."]
     if protocol.citation:
         parts.append(f"Source: {protocol.citation}")
-    parts.append(f"The index treatment is each patient's first course of {drug} ({d.drug_class}"
-                 f"{', ATC ' + d.atc if d.atc else ''}); the index date (day 0) is its start date.")
+    if index.drug:
+        d = drugs().drug(index.drug)
+        what = f"{index.drug} ({d.drug_class}{', ATC ' + d.atc if d.atc else ''})"
+    else:
+        what = "any drug of the classes " + _join(list(index.classes), "or")
+    parts.append(f"The index treatment is each patient's first course of {what}; the index date "
+                 "(day 0) is its start date.")
     el = protocol.eligibility
     conds = [f"a course of {p.label} that started before the index date" for p in el.prior_treatments]
     if el.minimum_course_days is not None:

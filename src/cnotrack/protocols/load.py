@@ -76,9 +76,13 @@ def _reference_problems(protocol: Protocol) -> list[str]:
     ids = [e.id for e in protocol.endpoints]
     if len(set(ids)) != len(ids):
         problems.append("endpoint ids must be unique")
-    if protocol.index_treatment.drug not in drugs().lookup().values():
-        problems.append(f"index_treatment.drug {protocol.index_treatment.drug!r} is not in the drug vocabulary")
     classes = set(drugs().classes)
+    index = protocol.index_treatment
+    if index.drug is not None and index.drug not in drugs().lookup().values():
+        problems.append(f"index_treatment.drug {index.drug!r} is not in the drug vocabulary")
+    for c in index.classes:
+        if c not in classes:
+            problems.append(f"index_treatment.classes: {c!r} is not a drug class ({', '.join(sorted(classes))})")
     for i, prior in enumerate(protocol.eligibility.prior_treatments):
         for c in prior.classes:
             if c not in classes:

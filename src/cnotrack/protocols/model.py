@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = [
     "AllOf", "AnyOf", "AssessmentCriterion", "Count", "Criterion", "Distribution", "Endpoint",
     "Eligibility", "IndexTreatment", "LabDecreased", "LabElevated", "LabNormal", "Measure",
-    "NewLesions", "Not", "PgaCriterion", "PriorTreatment", "Proportion", "Protocol",
+    "NewLesions", "Not", "PedcnoCriterion", "PgaCriterion", "PriorTreatment", "Proportion", "Protocol",
     "ReferenceLimit", "SexCriterion", "Timepoint",
 ]
 
@@ -27,8 +27,21 @@ class _Strict(BaseModel):
 
 
 class IndexTreatment(_Strict):
-    drug: str = Field(description="generic name from the drug vocabulary")
+    """The index course: the patient's first course of ``drug``, or of any drug of ``classes``."""
+
+    drug: str | None = Field(None, description="generic name from the drug vocabulary")
+    classes: tuple[str, ...] = Field((), description="drug classes, when any drug of them starts the index")
     course: Literal["first"] = "first"
+
+    @model_validator(mode="after")
+    def _one(self) -> "IndexTreatment":
+        if (self.drug is None) == (not self.classes):
+            raise ValueError("index_treatment: give either drug or classes")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.drug or " or ".join(self.classes) + " treatment"
 
 
 class PriorTreatment(_Strict):
@@ -122,6 +135,20 @@ class NewLesions(_Strict):
     new_lesions: _NewLesionArgs
 
 
+class _PedcnoArgs(_Strict):
+    from_: str = Field(alias="from")
+    to: str
+    level: Literal[30, 50, 70, 90]
+    worsening_limit: float = Field(30, gt=0)
+
+
+class PedcnoCriterion(_Strict):
+    """PedCNO-X response (Beck 2010): ESR, MRI lesion count, physician and patient global VAS,
+    CHAQ DI; at least 3 improved by >= X % and at most 1 worsened by more than the limit."""
+
+    pedcno: _PedcnoArgs
+
+
 class _SexArgs(_Strict):
     in_: tuple[Literal["F", "M", "U"], ...] = Field(alias="in")
 
@@ -143,7 +170,7 @@ class Not(_Strict):
 
 
 Criterion = Union[PgaCriterion, AssessmentCriterion, LabElevated, LabNormal, LabDecreased,
-                  NewLesions, SexCriterion, AllOf, AnyOf, Not]
+                  NewLesions, PedcnoCriterion, SexCriterion, AllOf, AnyOf, Not]
 AllOf.model_rebuild()
 AnyOf.model_rebuild()
 Not.model_rebuild()

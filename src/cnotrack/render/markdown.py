@@ -6,7 +6,7 @@ import polars as pl
 
 from ..engine.evaluate import Evaluation
 from .sentences import summary_sentences
-from .text import published_agrees, result_cell
+from .text import DIAGNOSIS_HEADER, diagnosis_rows, published_agrees, result_cell
 
 __all__ = ["evaluation_markdown"]
 
@@ -53,6 +53,10 @@ def evaluation_markdown(evaluation: Evaluation, *, banner: str | None = None,
                        [[l["test"], f"{l['default_upper_limit']:g} {l['unit']}" if l["default_upper_limit"] else "none",
                          str(l["values_judged_by_laboratory_limit"]), str(l["values_judged_by_default_limit"]),
                          str(l["values_without_limit"])] for l in limits]), ""]
+    if evaluation.diagnosis.height:
+        out += ["## Diagnostic criteria per patient", "",
+                "Research aids computed from the diagnosis table; they do not make or exclude a diagnosis.", "",
+                _table(DIAGNOSIS_HEADER, diagnosis_rows(evaluation)), ""]
     out += ["## Per patient", "", _patients_table(evaluation), ""]
     if evaluation.lesions.height:
         out += ["## Lesion fates", "", _lesions_table(evaluation.lesions), ""]

@@ -60,6 +60,8 @@ def print_evaluation(evaluation: Evaluation, console: Console, *, banner: str | 
     if p.summary:
         console.print(Panel(Group(*[Text(s) for s in summary_sentences(p.summary, evaluation.endpoints)]),
                             title="Results", border_style="blue"))
+    if evaluation.diagnosis.height:
+        console.print(diagnosis_table(evaluation))
     limits = evaluation.reference_limits_used()
     if limits:
         console.print("Reference limits: " + "; ".join(
@@ -68,6 +70,35 @@ def print_evaluation(evaluation: Evaluation, console: Console, *, banner: str | 
             if l["default_upper_limit"] is not None else
             f"{l['test']}: laboratory limit for {l['values_judged_by_laboratory_limit']} value(s), no default"
             for l in limits))
+
+
+def diagnosis_rows(evaluation: Evaluation) -> list[list[str]]:
+    """Per patient: the Jansson score, NBODS and the Bristol criteria, or what they lack."""
+    rows = []
+    for r in evaluation.diagnosis.iter_rows(named=True):
+        def scored(name: str) -> str:
+            if r[f"{name}_score"] is None:
+                return f"missing {r[f'{name}_missing']}"
+            return f"{r[f'{name}_score']}: {r[f'{name}_interpretation']}"
+
+        bristol = r["bristol_status"] + (f" (branch {r['bristol_branch']})" if r["bristol_branch"] else "")
+        if r["bristol_missing"]:
+            bristol += f"; missing {r['bristol_missing']}"
+        rows.append([r["patient_id"], scored("jansson"), scored("nbods"), bristol,
+                     r["derived_from_study"] or ""])
+    return rows
+
+
+DIAGNOSIS_HEADER = ["patient", "Jansson score", "NBODS", "Bristol criteria", "sites derived from"]
+
+
+def diagnosis_table(evaluation: Evaluation) -> Table:
+    table = Table(title="Diagnostic criteria per patient (research aid, not a diagnosis)")
+    for column in DIAGNOSIS_HEADER:
+        table.add_column(column, overflow="fold")
+    for row in diagnosis_rows(evaluation):
+        table.add_row(*row)
+    return table
 
 
 def published_agrees(result) -> bool | None:
