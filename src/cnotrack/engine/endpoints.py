@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..protocols.describe import describe_criterion, describe_measure
+from ..protocols.describe import describe_criterion, describe_measure, modality_name
 from ..protocols.model import Count, Distribution, Protocol, Proportion
 from ..results import CountResult, DistributionResult, EndpointResult, ProportionResult
 from .criteria import criterion_expr
@@ -93,7 +93,7 @@ def _count(e: Count, table: pl.DataFrame, protocol: Protocol) -> CountResult:
 
 
 def _modality(protocol: Protocol) -> str:
-    return protocol.imaging_modality.replace("_", " ").replace("wb mri", "whole-body MRI")
+    return modality_name(protocol.imaging_modality)
 
 
 def _distribution(e: Distribution, table: pl.DataFrame, protocol: Protocol) -> DistributionResult:

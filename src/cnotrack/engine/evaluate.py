@@ -14,9 +14,11 @@ from ..exchange.dataset import Dataset
 from ..protocols.describe import methods_paragraph
 from ..protocols.model import Protocol
 from ..results import EndpointResult
+from ..vocabulary import lab_tests
 from .cohort import Cohort, build_cohort
 from .diagnostics import diagnostic_criteria
 from .endpoints import compute_endpoints, endpoint_status
+from .labs import protocol_limits
 from .needs import protocol_needs
 from .patient_table import build_patient_table
 
@@ -47,20 +49,22 @@ class Evaluation:
 
     def reference_limits_used(self) -> list[dict[str, Any]]:
         """Per lab test: the default limit and how many chosen values were judged by which limit."""
+        defaults = {r["test"]: r for r in protocol_limits(self.protocol).to_dicts()}
         out = []
         tests = sorted({c.split("@")[0] for c in self.patients.columns if c.endswith(".limit_source")})
         for test in tests:
             cols = [c for c in self.patients.columns if c.startswith(f"{test}@") and c.endswith(".limit_source")]
             sources = pl.concat([self.patients[c] for c in cols])
-            default = self.protocol.reference_limits.get(test)
+            values = pl.concat([self.patients[c.removesuffix(".limit_source")] for c in cols])
+            default = defaults.get(test)
             out.append({
                 "test": test,
-                "default_upper_limit": default.upper if default else None,
-                "unit": default.unit if default else None,
+                "default_upper_limit": default["default_limit"] if default else None,
+                "unit": lab_tests().test(test).canonical_unit,
+                "default_source": default["default_source"] if default else None,
                 "values_judged_by_laboratory_limit": int((sources == "laboratory").sum()),
-                "values_judged_by_default_limit": int((sources == "protocol default").sum()),
-                "values_without_limit": int((sources.is_null() & pl.concat(
-                    [self.patients[c.removesuffix(".limit_source")] for c in cols]).is_not_null()).sum()),
+                "values_judged_by_default_limit": int(sources.is_in(["protocol default", "cnotrack default"]).sum()),
+                "values_without_limit": int((sources.is_null() & values.is_not_null()).sum()),
             })
         return out
 

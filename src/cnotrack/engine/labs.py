@@ -1,7 +1,8 @@
 """Laboratory values in their canonical units, each with the upper reference limit it is judged by.
 
 A value is converted to the test's canonical unit (CRP: mg/dL x 10 = mg/L). Its upper limit is
-the row's own ``ref_high`` (converted the same way) when given. Converted numbers are rounded
+the row's own ``ref_high`` (converted the same way) when given, else the protocol's default,
+else cnotrack's configured default (ESR 20 mm/h, CRP 5 mg/L). Converted numbers are rounded
 to 9 decimals, so that 0.57 mg/dL is exactly 5.7 mg/L and not 5.699999999999999, which would
 wrongly count as lower than a baseline of 5.7 mg/L, else the protocol's default
 for the test; ``limit_source`` says which. With neither, the limit is missing and so is any
@@ -20,13 +21,17 @@ __all__ = ["canonical_labs", "elevated_expr", "protocol_limits"]
 
 
 def protocol_limits(protocol: Protocol) -> pl.DataFrame:
-    """The protocol's default upper limits, in each test's canonical unit."""
+    """The default upper limit of each test, in its canonical unit: the protocol's own, else
+    cnotrack's configured default (``vocabularies/labs.yaml``: ESR 20 mm/h, CRP 5 mg/L)."""
     rows = []
-    for code, limit in protocol.reference_limits.items():
-        test = lab_tests().test(code)
-        rows.append((code, limit.upper * test.units[limit.unit], test.canonical_unit))
+    for test in lab_tests().tests:
+        limit = protocol.reference_limits.get(test.code)
+        if limit is not None:
+            rows.append((test.code, round(limit.upper * test.units[limit.unit], 9), "protocol default"))
+        elif test.default_ref_high is not None:
+            rows.append((test.code, float(test.default_ref_high), "cnotrack default"))
     return pl.DataFrame(rows, schema={"test": pl.String, "default_limit": pl.Float64,
-                                      "canonical_unit": pl.String}, orient="row")
+                                      "default_source": pl.String}, orient="row")
 
 
 def canonical_labs(labs: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
@@ -34,7 +39,7 @@ def canonical_labs(labs: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
     factors = lab_unit_table().select(
         "test", pl.col("unit_canonical_spelling").alias("unit"), "factor", "canonical_unit"
     ).unique(["test", "unit"])
-    limits = protocol_limits(protocol).drop("canonical_unit")
+    limits = protocol_limits(protocol)
     return (
         labs.join(factors, on=["test", "unit"], how="left")
         .join(limits, on="test", how="left")
@@ -45,8 +50,7 @@ def canonical_labs(labs: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
             pl.col("canonical_unit").alias("unit"),
             pl.coalesce((pl.col("ref_high") * pl.col("factor")).round(9), pl.col("default_limit")).alias("limit"),
             pl.when(pl.col("ref_high").is_not_null()).then(pl.lit("laboratory"))
-            .when(pl.col("default_limit").is_not_null()).then(pl.lit("protocol default"))
-            .alias("limit_source"),
+            .otherwise(pl.col("default_source")).alias("limit_source"),
         )
     )
 

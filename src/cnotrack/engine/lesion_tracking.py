@@ -110,6 +110,9 @@ def lesion_fates(earlier: pl.DataFrame, later: pl.DataFrame) -> pl.DataFrame:
 
 def _complete(frame: pl.DataFrame) -> pl.DataFrame:
     """Add the optional lesion columns a frame lacks, as empty columns."""
-    missing = {"activity": pl.String, "side": pl.String, "segment": pl.String, "grade": pl.Int64,
-               "symptomatic": pl.Boolean, "lesion_id": pl.String}
+    types = {"activity": pl.String, "bone": pl.String, "side": pl.String, "segment": pl.String,
+             "grade": pl.Int64, "symptomatic": pl.Boolean, "lesion_id": pl.String}
+    frame = frame.with_columns([pl.col(c).cast(t) for c, t in types.items()
+                                if c in frame.columns and frame.schema[c] == pl.Null])
+    missing = {c: t for c, t in types.items() if c != "bone"}
     return frame.with_columns([pl.lit(None, dtype).alias(c) for c, dtype in missing.items() if c not in frame.columns])

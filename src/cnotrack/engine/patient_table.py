@@ -70,7 +70,7 @@ def build_patient_table(dataset: Dataset, protocol: Protocol, cohort: Cohort, ne
             "patient_id", "study_id", "date")
         counts = lesions.group_by("study_id").agg(pl.len().alias("__n"))
         for tp in sorted(needs.studies):
-            chosen = at_timepoint(studies, base, tps[tp]).join(counts, on="study_id", how="left").select(
+            chosen = at_timepoint(studies, base, tps[tp], tiebreak=["study_id"]).join(counts, on="study_id", how="left").select(
                 "patient_id", pl.col("study_id").alias(f"study@{tp}"), pl.col("date").alias(f"study@{tp}.date"),
                 pl.col("__n").fill_null(0).cast(pl.Int64).alias(f"lesions@{tp}"))
             table = table.join(chosen, on="patient_id", how="left")

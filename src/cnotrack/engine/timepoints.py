@@ -22,12 +22,15 @@ def day_expr(date_col: str = "date") -> pl.Expr:
 
 
 def at_timepoint(rows: pl.DataFrame, cohort: pl.DataFrame, timepoint: Timepoint,
-                 *, by: list[str] | None = None, date_col: str = "date") -> pl.DataFrame:
+                 *, by: list[str] | None = None, date_col: str = "date",
+                 tiebreak: list[str] | None = None) -> pl.DataFrame:
     """One row per patient (and per ``by`` group): the row chosen for ``timepoint``.
 
     ``rows`` must have ``patient_id`` and ``date_col`` and only rows with a value; ``cohort``
     has ``patient_id``, ``index_date`` and ``last_assessment_date``. The result keeps the
-    columns of ``rows`` and adds ``day`` (from the index date).
+    columns of ``rows`` and adds ``day`` (from the index date). Rows on the same date (two
+    imaging studies of one day) are told apart by ``tiebreak`` columns, so that the choice never
+    depends on row order.
     """
     keys = ["patient_id", *(by or [])]
     joined = rows.join(cohort.select("patient_id", "index_date", "last_assessment_date"),
@@ -44,7 +47,7 @@ def at_timepoint(rows: pl.DataFrame, cohort: pl.DataFrame, timepoint: Timepoint,
         joined = joined.filter((offset >= low) & (offset <= high))
     chosen = (
         joined.with_columns((offset - target_offset).abs().alias("__distance"))
-        .sort([*keys, "__distance", date_col])
+        .sort([*keys, "__distance", date_col, *(tiebreak or [])])
         .unique(subset=keys, keep="first", maintain_order=True)
         .drop("__distance", "index_date", "last_assessment_date")
     )

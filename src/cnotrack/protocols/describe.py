@@ -106,7 +106,7 @@ def methods_paragraph(protocol: Protocol) -> str:
         limits = ", ".join(f"{k} {v.upper:g} {v.unit}" for k, v in protocol.reference_limits.items())
         parts.append("A laboratory value is elevated when above its laboratory's upper reference limit, or, "
                      f"where none is given, the default ({limits}); a censored value <x is compared as x.")
-    parts.append(f"Lesions are counted on {protocol.imaging_modality.replace('_', ' ')} studies; each lesion "
+    parts.append(f"Lesions are counted on {modality_name(protocol.imaging_modality)} studies; each lesion "
                  "of the earlier study is matched to the later one by lesion identifier, then by bone, side "
                  "and segment, then by bone and side, and is resolved, improved, worsened or stable; "
                  "unmatched lesions of the later study are new.")
@@ -125,6 +125,14 @@ def endpoint_sentence(e, protocol: Protocol) -> str:
     if isinstance(e, Distribution):
         return f"{e.id}: {describe_measure(e.measure, protocol).lower()}, as median, quartiles and range."
     raise TypeError(e)
+
+
+MODALITY_NAMES = {"bone_scintigraphy": "bone scintigraphy", "wb_mri": "whole-body MRI", "mri": "MRI",
+                  "xray": "radiograph", "ct": "CT", "pet": "PET"}
+
+
+def modality_name(modality: str) -> str:
+    return MODALITY_NAMES[modality]
 
 
 def _article(word: str) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from importlib import resources
+import re
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
 from ..errors import ProtocolError
-from ..vocabulary import drugs, lab_tests
+from ..vocabulary import drugs, lab_tests, normalise_key
 from .model import Count, Distribution, Proportion, Protocol
 
 __all__ = ["builtin_protocols", "load_protocol", "parse_protocol"]
@@ -78,12 +79,14 @@ def _reference_problems(protocol: Protocol) -> list[str]:
         problems.append("endpoint ids must be unique")
     classes = set(drugs().classes)
     index = protocol.index_treatment
-    if index.drug is not None and index.drug not in drugs().lookup().values():
-        problems.append(f"index_treatment.drug {index.drug!r} is not in the drug vocabulary")
+    if index.drug is not None:
+        problems += _drug_problems("index_treatment.drug", index.drug)
     for c in index.classes:
         if c not in classes:
             problems.append(f"index_treatment.classes: {c!r} is not a drug class ({', '.join(sorted(classes))})")
     for i, prior in enumerate(protocol.eligibility.prior_treatments):
+        for drug in prior.drugs:
+            problems += _drug_problems(f"eligibility.prior_treatments.{i}.drugs", drug)
         for c in prior.classes:
             if c not in classes:
                 problems.append(f"eligibility.prior_treatments.{i}.classes: {c!r} is not a drug class "
@@ -105,7 +108,31 @@ def _reference_problems(protocol: Protocol) -> list[str]:
             problems.append(f"endpoint {endpoint.id}: of {endpoint.of!r} is not an endpoint id")
         if not isinstance(endpoint, (Count, Proportion, Distribution)):
             problems.append(f"endpoint {endpoint.id}: unknown kind")
+        if isinstance(endpoint, Distribution) and endpoint.measure.follow_up_years:
+            target = endpoint.measure.follow_up_years.to
+            if target in timepoints and protocol.timepoint(target).anchor != "last_assessment":
+                problems.append(f"endpoint {endpoint.id}: follow_up_years.to {target!r} must be a timepoint "
+                                "with anchor: last_assessment (follow-up runs to the latest assessment)")
+    for i, sentence in enumerate(protocol.summary):
+        for eid, view in _PLACEHOLDER.findall(sentence):
+            if eid not in ids:
+                problems.append(f"summary.{i}: {{{eid}}} is not an endpoint id")
+            elif view and view not in _VIEWS:
+                problems.append(f"summary.{i}: view |{view} is not one of {', '.join(sorted(_VIEWS))}")
     return problems
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z0-9_.]+)(?:\|([a-z]+))?\}")
+_VIEWS = {"percent", "n", "of", "median", "range", "iqr"}
+
+
+def _drug_problems(key: str, drug: str) -> list[str]:
+    names = {d.name for d in drugs().drugs}
+    if drug in names:
+        return []
+    canonical = drugs().lookup().get(normalise_key(drug))
+    hint = f"; write {canonical!r}" if canonical else "; see docs/vocabularies.md"
+    return [f"{key}: {drug!r} is not a generic name of the drug vocabulary{hint}"]
 
 
 def _references(node: object):

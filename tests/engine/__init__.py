@@ -1,0 +1,1 @@
+"""Tests of the evaluation engine, protocols and the evaluate/demo commands."""
