@@ -11,15 +11,17 @@ import polars as pl
 from ..vocabulary import anatomy, drugs, lab_tests, normalise_key
 from .schema import ColumnSpec
 
-__all__ = ["TRUE_WORDS", "FALSE_WORDS", "parse_column"]
+__all__ = ["FALSE_WORDS", "ID_MAX_LENGTH", "TRUE_WORDS", "parse_column"]
 
 TRUE_WORDS = ("yes", "y", "true", "1")
 FALSE_WORDS = ("no", "n", "false", "0")
+ID_MAX_LENGTH = 200  # store/schema.py: identifiers are String(200)
 
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _INTEGER = r"^[+-]?\d+(\.0*)?$"
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
-_MONTH = r"^\d{4}-\d{2}$"
+_DATE = r"^(0\d\d[1-9]|0\d[1-9]\d|0[1-9]\d\d|[1-9]\d{3})-\d{2}-\d{2}$"   # year 0 is no year
+_MONTH = r"^(0\d\d[1-9]|0\d[1-9]\d|0[1-9]\d\d|[1-9]\d{3})-\d{2}$"
+_INTEGER_MAX = 2**31 - 1  # the SQL INTEGER of the store
 
 
 def _key(col: pl.Expr) -> pl.Expr:
@@ -37,15 +39,26 @@ def _lookup(col: pl.Expr, table: dict[str, str]) -> pl.Expr:
 def parse_column(raw: pl.Expr, spec: ColumnSpec) -> tuple[pl.Expr, pl.Expr]:
     """Typed expression and message expression (null = no problem) for one column."""
     present = raw.is_not_null()
-    if spec.type in ("id", "text"):
+    if spec.type == "id":
+        # the database keeps identifiers in String(ID_MAX_LENGTH): a longer one is an error, never cut
+        message = pl.when(raw.str.len_chars() > ID_MAX_LENGTH).then(
+            pl.lit(f"longer than {ID_MAX_LENGTH} characters; use a shorter identifier"))
+        return raw, message
+    if spec.type == "text":
         return raw, pl.lit(None, pl.String)
     if spec.type == "number" or spec.type == "integer":
         pattern = _NUMBER if spec.type == "number" else _INTEGER
         ok = raw.str.contains(pattern)
         dtype = pl.Float64 if spec.type == "number" else pl.Int64
-        value = pl.when(ok).then(raw.cast(pl.Float64, strict=False)).cast(dtype)
+        if spec.type == "number":
+            value = pl.when(ok).then(raw.cast(pl.Float64, strict=False))
+            too_large = value.is_infinite()
+        else:  # read the digits as an integer (not through a float), within the database's INTEGER
+            value = pl.when(ok).then(raw.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False))
+            too_large = value.is_null() | (value.abs() > _INTEGER_MAX)
         what = "a number, e.g. 2.5 (with a dot)" if spec.type == "number" else "a whole number"
-        message = pl.when(present & ~ok).then(pl.lit(f"not {what}"))
+        message = pl.when(present & ~ok).then(pl.lit(f"not {what}")).when(
+            present & too_large).then(pl.lit("too large a number"))
         return value, _range_message(value, message, spec)
     if spec.type == "lab_value":
         censor = raw.str.extract(r"^\s*([<>])", 1)
@@ -53,7 +66,8 @@ def parse_column(raw: pl.Expr, spec: ColumnSpec) -> tuple[pl.Expr, pl.Expr]:
         ok = number_text.str.contains(_NUMBER)
         value = pl.when(ok).then(number_text.cast(pl.Float64, strict=False))
         message = pl.when(present & ~ok).then(
-            pl.lit("not a number or a censored value such as <0.5"))
+            pl.lit("not a number or a censored value such as <0.5")).when(
+            present & value.is_infinite()).then(pl.lit("too large a number"))
         return pl.struct(value.alias("value"), censor.alias("censor")), _range_message(value, message, spec)
     if spec.type == "date":
         value = pl.when(raw.str.contains(_DATE)).then(raw.str.to_date("%Y-%m-%d", strict=False))

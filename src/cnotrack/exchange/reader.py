@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +43,11 @@ class RawDataset:
 
 
 def read_dataset(path: str | Path) -> RawDataset:
-    """Read a CSV folder or an .xlsx workbook; raise ``DatasetError`` when it cannot be read."""
+    """Read a CSV folder or an .xlsx workbook; raise ``DatasetError`` when it cannot be read.
+
+    Problems of single files or rows (a file that is not UTF-8, a ragged row, an unknown
+    sheet) are kept in ``problems`` for ``validate_dataset`` to report with all the others.
+    """
     path = Path(path)
     if path.is_dir():
         raw = _read_folder(path)
@@ -54,7 +59,7 @@ def read_dataset(path: str | Path) -> RawDataset:
     else:
         raise DatasetError([Problem(str(path), None, None, None,
                                     "not a dataset; give a folder of CSV files or an .xlsx workbook")])
-    if raw.problems:
+    if raw.problems and not raw.tables:
         raise DatasetError(raw.problems, source=str(path))
     return raw
 
@@ -62,13 +67,20 @@ def read_dataset(path: str | Path) -> RawDataset:
 def _read_folder(folder: Path) -> RawDataset:
     raw = RawDataset(source=str(folder))
     known = set(exchange_format().table_names)
-    for csv_path in sorted(folder.glob("*.csv")):
-        name = csv_path.stem.lower()
+    seen: dict[str, str] = {}
+    # .csv in any case: a file named Labs.CSV is read, never skipped
+    for csv_path in sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv" and p.is_file()):
+        name = csv_path.stem.strip().lower()
         label = csv_path.name
         if name not in known:
             raw.problems.append(Problem(label, None, None, None,
                                         f"unknown table; the tables are {', '.join(sorted(known))}"))
             continue
+        if name in seen:
+            raw.problems.append(Problem(label, None, None, None,
+                                        f"a second file for the table {name} (besides {seen[name]}); keep one"))
+            continue
+        seen[name] = label
         data = csv_path.read_bytes()
         raw.sha256[label] = hashlib.sha256(data).hexdigest()
         table = _parse_csv(label, name, data, raw.problems)
@@ -88,24 +100,47 @@ def _parse_csv(label: str, name: str, data: bytes, problems: list[Problem]) -> R
     if not text.strip():
         problems.append(Problem(label, 1, None, None, "the file is empty; it needs a header row"))
         return None
-    try:
-        frame = pl.read_csv(data, infer_schema=False, has_header=True, raise_if_empty=True)
-    except Exception:  # polars rejects ragged rows: find them with the csv module
-        return _parse_csv_slowly(label, name, text, problems)
+    quick = _parse_csv_quickly(label, name, text)
+    if quick is not None:
+        return quick
+    # the csv module, not polars: polars pads a row with too few cells with nulls, silently
+    return _parse_csv_slowly(label, name, text, problems)
+
+
+def _parse_csv_quickly(label: str, name: str, text: str) -> RawTable | None:
+    """Polars' reader, only for a file that it provably reads as the csv module does; else None.
+
+    That is a file without quotes or carriage returns, whose every line is one row with as
+    many cells as the header (no blank line, no row of only empty cells), and whose header
+    names are distinct and non-empty. Polars refuses a row with too many cells; a row with
+    too few shows in the count of commas, which must be exactly (cells - 1) per line.
+    """
+    if '"' in text or "\r" in text:
+        return None
+    header = text.split("\n", 1)[0].split(",")
+    if "" in header or len({h.strip().lower() for h in header}) != len(header):
+        return None
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if frame.height + 1 != lines:
-        # blank lines or cells spanning lines: number the rows record by record instead
-        return _parse_csv_slowly(label, name, text, problems)
-    header = next(csv.reader(text.splitlines(keepends=True)[:1]))
-    if len({h.strip().lower() for h in header}) != len(header):
-        return _parse_csv_slowly(label, name, text, problems)
-    frame = frame.rename(dict(zip(frame.columns, header)))
-    frame = frame.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+    if text.count(",") != (len(header) - 1) * lines:
+        return None
+    try:
+        frame = pl.read_csv(text.encode("utf-8"), infer_schema=False, has_header=True,
+                            raise_if_empty=True, empty_string_is_null=True)
+    except Exception:  # noqa: BLE001 - anything polars rejects is read by the csv module
+        return None
+    if frame.height + 1 != lines or frame.columns != header:
+        return None
+    def empty(c: str) -> pl.Expr:
+        return pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
+
+    if frame.filter(empty(header[0])).filter(pl.all_horizontal([empty(c) for c in header])).height:
+        return None  # a row of only empty cells is skipped by the csv module path
+    frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
     return RawTable(name, label, frame, header)
 
 
 def _parse_csv_slowly(label: str, name: str, text: str, problems: list[Problem]) -> RawTable | None:
-    rows = list(csv.reader(text.splitlines(keepends=True)))
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     header = rows[0]
     if not header:
         problems.append(Problem(label, 1, None, None, "the first row is empty; it must be the header row"))
@@ -113,9 +148,9 @@ def _parse_csv_slowly(label: str, name: str, text: str, problems: list[Problem])
     good: list[list[str | None]] = []
     numbers: list[int] = []
     for i, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # a blank row (an empty line, or only commas) is ignored
         if len(row) != len(header):
-            if not any(cell.strip() for cell in row):
-                continue
             problems.append(Problem(label, i, None, None,
                                     f"the row has {len(row)} cells but the header has {len(header)}; "
                                     "check for an unquoted comma or a missing cell"))
@@ -161,7 +196,11 @@ def _read_workbook(path: Path) -> RawDataset:
                                             f"unknown sheet; the sheets are {', '.join(sorted(known))} "
                                             "(a sheet whose name starts with '_' is ignored)"))
                 continue
-            table = _sheet_table(label, name, sheet)
+            if name in raw.tables:
+                raw.problems.append(Problem(label, None, None, None,
+                                            f"a second sheet for the table {name}; keep one"))
+                continue
+            table = _sheet_table(label, name, sheet, raw.problems)
             if table is not None:
                 raw.tables[name] = table
     finally:
@@ -169,7 +208,9 @@ def _read_workbook(path: Path) -> RawDataset:
     return raw
 
 
-def _sheet_table(label: str, name: str, sheet) -> RawTable | None:
+def _sheet_table(label: str, name: str, sheet, problems: list[Problem]) -> RawTable | None:
+    from openpyxl.utils import get_column_letter
+
     rows = sheet.iter_rows(values_only=True)
     try:
         header_cells = next(rows)
@@ -184,7 +225,13 @@ def _sheet_table(label: str, name: str, sheet) -> RawTable | None:
     for i, cells in enumerate(rows, start=2):
         values = [_cell_text(c) for c in cells[:width]]
         values += [None] * (width - len(values))
-        if all(v is None for v in values) and all(_cell_text(c) is None for c in cells[width:]):
+        beyond = [(j, _cell_text(c)) for j, c in enumerate(cells[width:], start=width + 1)
+                  if _cell_text(c) is not None]
+        for j, value in beyond:  # never dropped silently: a value needs a named column
+            problems.append(Problem(label, i, None, value,
+                                    f"a value in column {get_column_letter(j)}, which has no header; "
+                                    "give the column a name or remove the value"))
+        if all(v is None for v in values) and not beyond:
             continue
         records.append(values)
         numbers.append(i)

@@ -8,6 +8,7 @@ import polars as pl
 from ..errors import Problem
 from ..vocabulary import anatomy, lab_tests
 from .dataset import ROW
+from .writer import format_cell
 
 __all__ = ["bone_table", "canonical_lab_units", "cross_field_problems", "lab_unit_table"]
 
@@ -67,7 +68,7 @@ def _lab_problems(labs: pl.DataFrame, label: str) -> list[Problem]:
         allowed = ", ".join(lab_tests().test(test).units)
         problems.append(Problem(label, row, "unit", unit, f"is not a unit for {test}; use {allowed}"))
     for row, value in labs.filter(pl.col("ref_high") < pl.col("ref_low")).select(ROW, "ref_high").iter_rows():
-        problems.append(Problem(label, row, "ref_high", str(value), "is below ref_low; swap or correct them"))
+        problems.append(Problem(label, row, "ref_high", format_cell(value), "is below ref_low; swap or correct them"))
     return problems
 
 

@@ -23,6 +23,8 @@ from .schema import TableSpec, exchange_format
 __all__ = ["check_dataset", "load_dataset", "validate_dataset"]
 
 _OK = "__cells_ok"
+# characters that XML (hence .xlsx) and PostgreSQL text cannot hold; tab and line breaks are fine
+_UNSTORABLE = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
 
 
 def load_dataset(path: str | Path, *, keep_extra: bool = False) -> Dataset:
@@ -108,8 +110,17 @@ def _type_table(table: RawTable, spec: TableSpec, keep_extra: bool,
     raw = table.frame.select(
         pl.col(ROW), *[pl.col(frame_name).alias(name) for name, frame_name in columns.items()]
     ).with_columns(
-        [pl.col(name).str.strip_chars().replace("", None) for name in columns]
+        # trimmed, line breaks written \n (as a spreadsheet keeps them), empty = missing
+        [pl.col(name).str.strip_chars().str.replace_all("\r\n?", "\n").replace("", None)
+         for name in columns]
     )
+    flags = raw.select([pl.col(name).str.contains(_UNSTORABLE).any() for name in columns]).row(0)
+    for name in [name for name, flag in zip(columns, flags) if flag]:
+        bad = raw.filter(pl.col(name).str.contains(_UNSTORABLE))
+        for row, value in bad.select(ROW, name).iter_rows():
+            problems.append(Problem(label, row, name, value,
+                                    "contains a control character that spreadsheets and databases "
+                                    "cannot store; remove it"))
     outputs: list[pl.Expr] = [pl.col(ROW)]
     checks: list[tuple[str, pl.Expr]] = []
     for col in spec.columns:
@@ -126,20 +137,22 @@ def _type_table(table: RawTable, spec: TableSpec, keep_extra: bool,
             message = pl.when(pl.col(col.name).is_null()).then(
                 pl.lit("a value is required here")).otherwise(message)
         checks.append((col.name, message))
-    ok = pl.lit(True)
-    for _, message in checks:
-        ok = ok & message.is_null()
-    outputs.append(ok.alias(_OK))
+    # typed values and messages in one lazy pass (so that the parts they share are computed
+    # once), then the problems
+    msg = {name: f"__msg_{name}" for name, _ in checks}
+    typed = raw.lazy().select(*outputs, *[m.alias(msg[name]) for name, m in checks]).collect()
+    typed = typed.with_columns(pl.all_horizontal(pl.lit(True), *[pl.col(c).is_null() for c in msg.values()])
+                               .alias(_OK))
     if checks:
-        messages = raw.select(
-            pl.col(ROW), *[m.alias(f"__msg_{name}") for name, m in checks],
-            *[pl.col(name).alias(f"__raw_{name}") for name, _ in checks],
-        )
-        for name, _ in checks:
-            bad = messages.filter(pl.col(f"__msg_{name}").is_not_null())
-            for row, msg, value in bad.select(ROW, f"__msg_{name}", f"__raw_{name}").iter_rows():
-                problems.append(Problem(label, row, name, value, msg))
-    typed = raw.select(outputs)
+        messages = typed.filter(~pl.col(_OK)).select(ROW, *msg.values())
+        if messages.height:
+            messages = messages.join(raw.select(ROW, *[pl.col(name).alias(f"__raw_{name}") for name in msg]),
+                                     on=ROW, how="left", maintain_order="left")
+        for name, _ in checks if messages.height else []:
+            bad = messages.filter(pl.col(msg[name]).is_not_null())
+            for row, text, value in bad.select(ROW, msg[name], f"__raw_{name}").iter_rows():
+                problems.append(Problem(label, row, name, value, text))
+    typed = typed.drop(list(msg.values()))
     typed = _cast_missing_columns(typed, spec)
     if extra:
         typed = typed.with_columns(_extra_json(raw, extra).alias(EXTRA))

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -101,10 +102,14 @@ def write_workbook(dataset: Dataset, path: Path, *, notes: dict[str, list[str]] 
         sheet.append(header)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
+            if cell.data_type == "f":
+                cell.data_type = "s"
         for row in rows:
             sheet.append([c if c != "" else None for c in row])
             for cell in sheet[sheet.max_row]:
                 cell.number_format = "@"
+                if cell.data_type == "f":  # openpyxl takes text starting with '=' for a formula
+                    cell.data_type = "s"
         for i, col in enumerate(header, start=1):
             sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width = max(12, len(col) + 2)
         sheet.freeze_panes = "A2"
@@ -132,5 +137,8 @@ def _normalise_zip(data: bytes) -> bytes:
             fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
-            target.writestr(fixed, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", content)
+            target.writestr(fixed, content)
     return out.getvalue()

@@ -164,4 +164,4 @@ def _source_file(dataset: Dataset, name: str) -> str | None:
     files = list(dataset.sha256)
     if len(files) == 1 and files[0].lower().endswith(".xlsx"):
         return f"{files[0]}[{name}]"
-    return f"{name}.csv" if f"{name}.csv" in dataset.sha256 else None
+    return next((f for f in files if f.strip().lower() == f"{name}.csv"), None)
