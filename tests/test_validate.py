@@ -554,3 +554,15 @@ def test_every_table_and_column_of_the_format_is_documented():
         assert f"### {table.name}" in doc or f"**{table.name}**" in doc, table.name
         for column in table.columns:
             assert f"| {column.name} |" in doc or f"`{column.name}`" in doc, f"{table.name}.{column.name}"
+
+
+def test_chaq_answers_must_belong_to_an_assessment_of_that_patient_and_date(tmp_path):
+    from cnotrack.exchange import check_dataset
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "patients.csv").write_text("patient_id,sex\nP1,F\n")
+    (folder / "assessments.csv").write_text("patient_id,date\nP1,2020-01-01\n")
+    (folder / "chaq.csv").write_text("patient_id,date,dressing_1,walking_aid\nP1,2020-01-01,2,no\nP1,2020-02-01,1,yes\n")
+    problems = check_dataset(folder)
+    assert [(p.table, p.row, p.column) for p in problems] == [("chaq.csv", 3, "date")]

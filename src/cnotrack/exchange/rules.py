@@ -56,6 +56,12 @@ def cross_field_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str])
         problems.extend(_lab_problems(typed["labs"], labels["labs"]))
     if "lesions" in typed:
         problems.extend(_lesion_problems(typed["lesions"], labels["lesions"]))
+    if "chaq" in typed:
+        visits = typed.get("assessments", pl.DataFrame(schema={"patient_id": pl.String, "date": pl.Date}))
+        orphans = typed["chaq"].join(visits.select("patient_id", "date"), on=["patient_id", "date"], how="anti")
+        report("chaq", orphans, "date",
+               "has no assessment of this patient on this date; add the assessment row (the CHAQ "
+               "answers belong to a visit)")
     return problems
 
 
