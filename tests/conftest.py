@@ -281,6 +281,12 @@ def good_tables() -> dict[str, list[dict[str, object]]]:
     for name in TABLES:
         if name not in tables:
             tables[name] = generic_rows(name, patients)  # type: ignore[arg-type]
+    # CHAQ answers belong to a visit: give each row the date of one of its patient's assessments
+    visits = {}
+    for row in tables["assessments"]:
+        visits.setdefault(row["patient_id"], row["date"])
+    tables["chaq"] = [dict(row, date=visits[row["patient_id"]]) for row in tables["chaq"]
+                      if row["patient_id"] in visits]
     return tables
 
 

@@ -335,6 +335,10 @@ def datasets(draw, keep_extra: bool = False):
     for spec in FORMAT.tables:
         if spec.name not in tables:
             tables[spec.name] = draw(generic_tables(spec.name, patient_ids))
+    # CHAQ answers belong to a visit: each row takes the patient and date of a distinct assessment
+    visits = [(r["patient_id"], r["date"]) for r in tables["assessments"]]
+    tables["chaq"] = [dict(row, patient_id=visit[0], date=visit[1])
+                      for row, visit in zip(tables["chaq"], visits)]
 
     extras: dict[str, list[str]] = {}
     if keep_extra:

@@ -9,7 +9,8 @@ cnotrack's own errors apart from bugs::
     ├── ProtocolError         a protocol file is malformed, or names something unknown
     ├── StoreError            the database cannot be opened, migrated or written
     ├── EvaluationError       a protocol cannot be evaluated on this data
-    └── InstrumentInputError  an instrument was given a missing, unknown or out-of-range input
+    ├── InstrumentInputError  an instrument was given a missing, unknown or out-of-range input
+    └── FigureInputError      a figure was given a value it cannot draw
 
 A message names the file, row, column, key or parameter, the bad value and the fix.
 """
@@ -22,6 +23,7 @@ __all__ = [
     "CnotrackError",
     "DatasetError",
     "EvaluationError",
+    "FigureInputError",
     "InstrumentInputError",
     "Problem",
     "ProtocolError",
@@ -98,3 +100,8 @@ class EvaluationError(CnotrackError):
 
 class InstrumentInputError(CnotrackError):
     """An instrument input is missing, unknown or out of its range."""
+
+
+class FigureInputError(CnotrackError, ValueError):
+    """A figure was given a value it cannot draw (an unknown bone, a malformed curve); the
+    message names the parameter, the value and what would be valid."""
