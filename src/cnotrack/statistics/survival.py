@@ -1,0 +1,221 @@
+"""Kaplan-Meier estimates with R's confidence intervals and R's median.
+
+The survival curve is the Kaplan-Meier product-limit estimate (Kaplan EL, Meier P.
+Nonparametric estimation from incomplete observations. J Am Stat Assoc 1958;53:457-481),
+computed by lifelines' ``KaplanMeierFitter``. What is reported around it follows R's
+``survival::survfit(Surv(time, status) ~ 1)`` defaults, not lifelines':
+
+- **Confidence intervals** use R's default ``conf.type = "log"``: ``S(t) exp(+-z se)`` with
+  ``se`` the square root of Greenwood's sum ``sum d / (n (n - d))`` (Greenwood M. The natural
+  duration of cancer. Reports on Public Health and Medical Subjects 1926;33), the upper limit
+  cut at 1 and both limits missing where S(t) = 0. lifelines' own intervals (the log(-log)
+  "exponential Greenwood" form, R's ``conf.type = "log-log"``) are not used.
+- **The median and its interval** follow R's ``quantile.survfit``: the first time at which the
+  curve (for the interval: its lower, then its upper limit) falls to 0.5 or below; where the
+  curve lies at exactly 0.5 (within sqrt(machine epsilon)) over an interval, the midpoint of
+  that interval (with the last observed time when the curve ends at 0.5). A limit never reached
+  is reported as ``None`` ("not reached", R's ``NA``). lifelines' ``median_survival_time_``
+  takes the first time at or below 0.5 and so differs from R only in that flat-at-0.5 case.
+- **The at-risk table** at given times is R's ``summary(fit, times = ...)``: the number at risk
+  at t (followed at least until t), and the events and censored observations since the
+  previous time of the table (inclusive of t). Times after the last observation are left out,
+  as R does without ``extend = TRUE``.
+
+Times are given in days and reported in years (days / 365.25). The per-cohort analyses of the
+protocol (time to PGA none or minimal, time to a new lesion) are in ``events.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from lifelines import KaplanMeierFitter
+from scipy.stats import norm
+
+__all__ = ["DAYS_PER_YEAR", "SurvivalResult", "kaplan_meier", "r_quantile"]
+
+DAYS_PER_YEAR = 365.25
+_TOL = float(np.sqrt(np.finfo(float).eps))  # R: sqrt(.Machine$double.eps)
+
+METHOD = ("Kaplan-Meier estimate (lifelines KaplanMeierFitter), time in years (days / 365.25); "
+          "95% confidence intervals on the log scale with Greenwood's variance (R survfit's default "
+          "conf.type = \"log\"); median and its interval as R's quantile.survfit; number at risk as "
+          "R's summary(fit, times = ...).")
+
+
+@dataclass(frozen=True)
+class SurvivalResult:
+    """A Kaplan-Meier analysis: counts, median with its 95% interval, at-risk table and curve.
+
+    ``median_ci95`` is ``(lower, upper)`` in years, either of them ``None`` when not reached.
+    ``at_risk`` and ``curve`` are lists of dicts (``time_years``, ``n_risk``, ``events``,
+    ``censored``, ``survival``, ``lower``, ``upper``). ``subjects`` and ``excluded`` list the
+    patients used (``patient_id``, ``days``, ``event``) and left out (``patient_id``, ``reason``)
+    when the analysis was made from a cohort.
+    """
+
+    label: str
+    n: int
+    events: int
+    censored: int
+    median_years: float | None
+    median_ci95: tuple[float | None, float | None]
+    at_risk: list[dict[str, Any]]
+    curve: list[dict[str, Any]]
+    method: str
+    definition: str = ""
+    subjects: list[dict[str, Any]] = field(default_factory=list)
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label, "definition": self.definition, "n": self.n, "events": self.events,
+            "censored": self.censored, "excluded": len(self.excluded),
+            "median_years": self.median_years,
+            "median_ci95": list(self.median_ci95), "at_risk": self.at_risk, "curve": self.curve,
+            "method": self.method, "sentence": self.sentence(),
+            "subjects": self.subjects, "excluded_patients": self.excluded,
+        }
+
+    def plot_curve(self) -> dict[str, Any]:
+        """The curve in the shape ``cnotrack.figures.km_svg`` draws: ``label``, ``times`` and
+        ``survival`` (from time 0, at each event time), ``censor_times`` and ``at_risk`` rows
+        ``[time, n at risk]`` (time 0 and the times of the at-risk table)."""
+        steps = [p for p in self.curve if p["time_years"] == 0 or p["events"] > 0]
+        censor = [p["time_years"] for p in self.curve for _ in range(p["censored"])]
+        rows = ([[0.0, self.n]] if self.n else []) + [[r["time_years"], r["n_risk"]] for r in self.at_risk]
+        return {"label": self.label, "times": [p["time_years"] for p in steps],
+                "survival": [p["survival"] for p in steps], "censor_times": censor, "at_risk": rows}
+
+    def sentence(self) -> str:
+        def years(x: float | None) -> str:
+            return "not reached" if x is None else f"{x:.2f}"
+
+        if self.n == 0:
+            return f"{self.label}: no patients to analyse."
+        low, high = self.median_ci95
+        median = ("the median was not reached" if self.median_years is None else
+                  f"median {years(self.median_years)} years (95% CI {years(low)} to {years(high)})")
+        return (f"{self.label}: {self.events} events and {self.censored} censored among {self.n} patients; "
+                f"{median} (Kaplan-Meier).")
+
+
+def kaplan_meier(durations_days: Sequence[float], observed: Sequence[bool], *, label: str,
+                 times_years: Sequence[float] = (0.5, 1, 2), definition: str = "") -> SurvivalResult:
+    """The Kaplan-Meier estimate of ``durations_days`` (event when ``observed`` is true, else
+    censored), reported as R's ``survfit`` would; see the module's docstring."""
+    days = np.asarray(list(durations_days), dtype=float)
+    event = np.asarray(list(observed), dtype=bool)
+    if days.shape != event.shape:
+        raise ValueError(f"{label}: {days.size} durations but {event.size} event flags; give one of each per patient")
+    if np.isnan(days).any() or (days < 0).any():
+        raise ValueError(f"{label}: durations must be numbers of days, 0 or more (got {days.tolist()})")
+    if days.size == 0:
+        return SurvivalResult(label, 0, 0, 0, None, (None, None), [], [], METHOD, definition)
+    years = days / DAYS_PER_YEAR
+    fitter = KaplanMeierFitter().fit(years, event, label=label)
+    table = fitter.event_table
+    time = table.index.to_numpy(dtype=float)
+    d = table["observed"].to_numpy(dtype=float)
+    at_risk = table["at_risk"].to_numpy(dtype=float)
+    surv = fitter.survival_function_[label].to_numpy(dtype=float)
+    lower, upper = _log_interval(surv, d, at_risk)
+    curve = [
+        {"time_years": float(t), "n_risk": int(r), "events": int(e), "censored": int(c),
+         "survival": float(s), "lower": _num(lo), "upper": _num(hi)}
+        for t, r, e, c, s, lo, hi in zip(time, at_risk, d, table["censored"], surv, lower, upper)
+    ]
+    # R's curve starts at time 0 with S = 1 (survfit0); lifelines' table has a time-0 row always
+    observed_rows = table["removed"].to_numpy() > 0
+    t_obs, s_obs = time[observed_rows], surv[observed_rows]
+    median = r_quantile(0.5, t_obs, s_obs)
+    ci = (r_quantile(0.5, t_obs, lower[observed_rows]), r_quantile(0.5, t_obs, upper[observed_rows]))
+    return SurvivalResult(
+        label=label, n=int(days.size), events=int(event.sum()), censored=int((~event).sum()),
+        median_years=median, median_ci95=ci, at_risk=_at_risk(years, event, t_obs, s_obs,
+                                                              lower[observed_rows], upper[observed_rows],
+                                                              times_years),
+        curve=curve, method=METHOD, definition=definition,
+    )
+
+
+def _log_interval(surv: np.ndarray, d: np.ndarray, n: np.ndarray, level: float = 0.95
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """R's ``conf.type = "log"`` limits: NaN where S = 0 (R's NA)."""
+    z = norm.ppf(1 - (1 - level) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = np.where(d > 0, d / (n * (n - d)), 0.0)
+        se = np.sqrt(np.cumsum(term))
+        log_s = np.log(np.where(surv > 0, surv, np.nan))
+        lower = np.exp(log_s - z * se)
+        upper = np.minimum(np.exp(log_s + z * se), 1.0)
+    return lower, upper
+
+
+def r_quantile(p: float, time: np.ndarray, surv: np.ndarray, first: float = 0.0) -> float | None:
+    """The time at which the curve ``surv`` (at ``time``) reaches ``1 - p``: R's
+    ``survival:::findq(c(first, time), c(0, 1 - surv), p, sqrt(eps))``; ``None`` for R's NA."""
+    x = np.concatenate([[first], np.asarray(time, dtype=float)])
+    y = np.concatenate([[0.0], 1 - np.asarray(surv, dtype=float)])
+    finite = ~np.isnan(y)
+    if not finite.any() or y[finite].max() < p:
+        return None
+    xmax = x[-1]
+    # drop repeated y values (the first is kept; R's duplicated() treats all NAs as one)
+    keep, seen, seen_nan = [], set(), False
+    for i, v in enumerate(y):
+        if np.isnan(v):
+            if not seen_nan:
+                keep.append(i)
+            seen_nan = True
+        elif v not in seen:
+            seen.add(v)
+            keep.append(i)
+    x, y = x[keep], y[keep]
+    positions = np.arange(y.size)
+    ok = ~np.isnan(y)  # approx() drops the NA points but keeps the positions of the others
+    i1 = _approx_constant_right(y[ok] + _TOL, positions[ok], p)
+    i2 = _approx_constant_right(y[ok] - _TOL, positions[ok], p)
+    quant = None if i1 is None or i2 is None else (x[i1] + x[i2]) / 2
+    if p == 0:
+        quant = x[0]
+    if not np.isnan(y[-1]) and abs(p - y[-1]) < _TOL and i1 is not None:
+        quant = (x[i1] + xmax) / 2
+    return None if quant is None else float(quant)
+
+
+def _approx_constant_right(xs: np.ndarray, values: np.ndarray, at: float) -> int | None:
+    """R's ``approx(xs, values, at, method = "constant", f = 1)``: the value at the first
+    ``xs >= at``; NA (None) outside the range of ``xs``."""
+    order = np.argsort(xs, kind="stable")
+    xs, values = xs[order], values[order]
+    if xs.size == 0 or at < xs[0] or at > xs[-1]:
+        return None
+    return int(values[int(np.searchsorted(xs, at, side="left"))])
+
+
+def _at_risk(years: np.ndarray, event: np.ndarray, t_obs: np.ndarray, s_obs: np.ndarray,
+             lower: np.ndarray, upper: np.ndarray, times: Sequence[float]) -> list[dict[str, Any]]:
+    rows = []
+    previous = -np.inf
+    for t in sorted(float(t) for t in times):
+        if t > years.max():
+            continue  # R's summary(fit, times) leaves out times after the last observation
+        since = (years > previous) & (years <= t)
+        index = int(np.searchsorted(t_obs, t, side="right")) - 1  # last observed time <= t
+        rows.append({
+            "time_years": t, "n_risk": int((years >= t).sum()),
+            "events": int((since & event).sum()), "censored": int((since & ~event).sum()),
+            "survival": 1.0 if index < 0 else float(s_obs[index]),
+            "lower": 1.0 if index < 0 else _num(lower[index]),
+            "upper": 1.0 if index < 0 else _num(upper[index]),
+        })
+        previous = t
+    return rows
+
+
+def _num(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
