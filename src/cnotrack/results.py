@@ -34,6 +34,7 @@ class ProportionResult:
         out["percent_of_known"] = None if known == 0 else round(100 * self.n / known, 1)
         if self.ci95 is not None:
             out["ci95"] = [self.ci95[0], self.ci95[1]]
+            out["ci_method"] = self.ci_method
         return out
 
     def short(self) -> str:

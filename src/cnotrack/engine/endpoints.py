@@ -61,7 +61,11 @@ def _proportion(e: Proportion, status: pl.DataFrame, protocol: Protocol) -> Prop
               f"needs are counted as missing.")
     if among_missing:
         method += f" {among_missing} patient(s) could not be placed in the group for missing data."
-    return ProportionResult(e.id, e.label, n, len(values), missing, method, e.published, among_missing)
+    from ..statistics.intervals import CLOPPER_PEARSON, clopper_pearson  # statistics imports the engine
+
+    ci = clopper_pearson(n, len(values))
+    return ProportionResult(e.id, e.label, n, len(values), missing, method, e.published, among_missing,
+                            ci95=ci, ci_method=CLOPPER_PEARSON if ci is not None else None)
 
 
 def _count(e: Count, table: pl.DataFrame, protocol: Protocol) -> CountResult:

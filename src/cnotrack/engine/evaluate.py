@@ -35,6 +35,7 @@ class Evaluation:
     patients: pl.DataFrame            # per-patient values and endpoint statuses
     lesions: pl.DataFrame             # per-lesion fates
     diagnosis: pl.DataFrame = field(default_factory=pl.DataFrame)  # diagnostic criteria per patient
+    statistics: Any = None            # cnotrack.statistics.Statistics, when computed
     source: str = ""
     dataset_sha256: str = ""
     notes: list[str] = field(default_factory=list)
@@ -78,6 +79,7 @@ class Evaluation:
             "endpoints": {k: r.as_json() for k, r in self.endpoints.items()},
             "methods": {k: r.method for k, r in self.endpoints.items()},
             "reference_limits": self.reference_limits_used(),
+            "statistics": self.statistics.as_json() if self.statistics is not None else None,
             "provenance": {"cnotrack_version": __version__, "dataset": self.source,
                            "dataset_sha256": self.dataset_sha256},
         }
@@ -91,15 +93,23 @@ class Evaluation:
         return methods_paragraph(self.protocol)
 
 
-def evaluate(dataset: Dataset, protocol: Protocol) -> Evaluation:
-    """Evaluate ``protocol`` on ``dataset`` (all patients at once, vectorised with Polars)."""
+def evaluate(dataset: Dataset, protocol: Protocol, *, statistics: bool = True) -> Evaluation:
+    """Evaluate ``protocol`` on ``dataset`` (all patients at once, vectorised with Polars).
+
+    With ``statistics`` (the default) the evaluation also carries the paired baseline-versus-
+    6-month tests, the Kaplan-Meier analyses and Table 1 (``cnotrack.statistics``)."""
     cohort = build_cohort(dataset, protocol)
     table = build_patient_table(dataset, protocol, cohort, protocol_needs(protocol))
     results = compute_endpoints(protocol, table)
     status = endpoint_status(protocol, table.patients)
     patients = table.patients.join(status, on="patient_id", how="left")
-    return Evaluation(protocol, cohort, results, patients, table.lesions, diagnostic_criteria(dataset),
-                      source=dataset.source, dataset_sha256=dataset_fingerprint(dataset))
+    evaluation = Evaluation(protocol, cohort, results, patients, table.lesions, diagnostic_criteria(dataset),
+                            source=dataset.source, dataset_sha256=dataset_fingerprint(dataset))
+    if statistics:
+        from ..statistics import statistics_for  # the statistics build on the engine
+
+        evaluation.statistics = statistics_for(evaluation, dataset)
+    return evaluation
 
 
 def dataset_fingerprint(dataset: Dataset) -> str:

@@ -38,6 +38,17 @@ def evaluation_markdown(evaluation: Evaluation, *, banner: str | None = None,
             row += [r.published or "", {True: "yes", False: "NO", None: ""}[agree]]
         rows.append(row)
     out += [_table(header, rows), ""]
+    stats = evaluation.statistics
+    if stats is not None:
+        if stats.table_one.rows:
+            out += [f"### Table 1 (n = {stats.table_one.n})", "",
+                    _table(["section", "characteristic", "value", "n", "missing"],
+                           [[r.section, r.variable, r.value, str(r.n), str(r.missing)] for r in stats.table_one.rows]),
+                    ""]
+        if stats.paired:
+            out += ["### Baseline versus 6 months", ""] + [f"- {t.sentence()}" for t in stats.paired.values()] + [""]
+        if stats.survival:
+            out += ["### Time to event", ""] + [f"- {k.sentence()}" for k in stats.survival.values()] + [""]
     out += ["### How each number was made", ""]
     out += [f"- `{r.id}`: {r.method}" for r in evaluation.endpoints.values()] + [""]
     out += ["## Cohort", "", f"{evaluation.n} eligible patients ({evaluation.female} female).", ""]

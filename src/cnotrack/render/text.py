@@ -60,6 +60,14 @@ def print_evaluation(evaluation: Evaluation, console: Console, *, banner: str | 
     if p.summary:
         console.print(Panel(Group(*[Text(s) for s in summary_sentences(p.summary, evaluation.endpoints)]),
                             title="Results", border_style="blue"))
+    stats = evaluation.statistics
+    if stats is not None:
+        if stats.table_one.rows:
+            console.print(table_one_table(stats.table_one))
+        lines = [t.sentence() for t in stats.paired.values()] + [k.sentence() for k in stats.survival.values()]
+        if lines:
+            console.print(Panel(Group(*[Text(s) for s in lines]), title="Tests and time to event",
+                                border_style="blue"))
     if evaluation.diagnosis.height:
         console.print(diagnosis_table(evaluation))
     limits = evaluation.reference_limits_used()
@@ -98,6 +106,18 @@ def diagnosis_table(evaluation: Evaluation) -> Table:
         table.add_column(column, overflow="fold")
     for row in diagnosis_rows(evaluation):
         table.add_row(*row)
+    return table
+
+
+def table_one_table(table_one) -> Table:
+    table = Table(title=f"Table 1: eligible patients (n = {table_one.n})")
+    for column in ("", "characteristic", "value", "n", "missing"):
+        table.add_column(column, overflow="fold")
+    section = None
+    for row in table_one.rows:
+        table.add_row(row.section if row.section != section else "", row.variable, row.value,
+                      str(row.n), str(row.missing))
+        section = row.section
     return table
 
 
