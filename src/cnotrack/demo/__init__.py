@@ -15,7 +15,7 @@ from ..engine import Evaluation, evaluate
 from ..exchange import Dataset, load_dataset
 from ..exchange.dataset import subset
 from ..protocols import load_protocol
-from ..render import evaluation_markdown
+from ..report import build_report, write_report
 from ..store import ImportReport, Store, import_dataset, read_store
 
 __all__ = ["DEMO_BANNER", "DemoRun", "demo_dataset", "demo_folder", "run_demo"]
@@ -42,7 +42,8 @@ class DemoRun:
 
 def run_demo(store: Store, out_dir: Path | None = None) -> DemoRun:
     """Import the demo cohort (idempotently), evaluate ``pardeo2017`` on it from the database,
-    and write the reports that exist (Markdown) into ``out_dir``."""
+    and write its report as ``pardeo2017-demo.md``, ``.html`` and ``.pdf`` into ``out_dir``
+    (``DemoRun.reports`` lists the paths)."""
     data = demo_dataset()
     report = import_dataset(data, store, actor="cnotrack demo")
     stored = subset(read_store(store), data.patients["patient_id"].to_list())
@@ -50,8 +51,6 @@ def run_demo(store: Store, out_dir: Path | None = None) -> DemoRun:
     evaluation = evaluate(stored, load_protocol("pardeo2017"))
     reports = []
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / "pardeo2017-demo.md"
-        path.write_text(evaluation_markdown(evaluation, banner=DEMO_BANNER, compare_published=True), "utf-8")
-        reports.append(path)
+        built = build_report(evaluation, stored, banner=DEMO_BANNER)
+        reports = [write_report(built, out_dir / f"pardeo2017-demo{suffix}") for suffix in (".md", ".html", ".pdf")]
     return DemoRun(evaluation, report, reports)
