@@ -242,7 +242,7 @@ def demo(
     changed = "imported" if run.imported.changed else "already in the database"
     out.print(f"Demo cohort {changed}: {url}")
     for path in run.reports:
-        out.print(f"Report: {path}")
+        out.print(f"Report: {path}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -260,6 +260,128 @@ def score(
         sys.stdout.write(json.dumps(result.as_json(), indent=2, ensure_ascii=False) + "\n")
     else:
         out.print(result.to_text(), markup=False)
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Option("--out", help="The folder to write the CSV files to.")],
+    patients: Annotated[int, typer.Option("--patients", min=1, help="Number of patients.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed writes the same bytes.")] = 1,
+) -> None:
+    """Write a synthetic CNO registry (not real patients) as a CSV folder, for trials and benchmarks."""
+    from .synth import write_registry
+
+    folder = write_registry(patients, seed, out_dir)
+    table = Table(title=f"Synthetic registry in {folder} (seed {seed}; not real patients)")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for path in sorted(folder.glob("*.csv")):
+        rows = path.read_bytes().count(b"\n") - 1  # the writer ends every line with \n; no cell spans lines
+        table.add_row(path.stem, f"{rows:,}")
+    out.print(table)
+
+
+@app.command()
+def report(
+    dataset: Annotated[Optional[Path], typer.Argument(help="A CSV folder or .xlsx workbook; omit to use the database.")] = None,
+    protocol: ProtocolOption = "pardeo2017",
+    out_files: Annotated[list[Path], typer.Option("--out", help="The report to write: FILE.html, .pdf, .docx or .md; repeat for several.")] = ...,
+    db: DbOption = None,
+    keep_extra: Annotated[bool, typer.Option("--keep-extra", help="Accept unknown columns as extra attributes.")] = False,
+) -> None:
+    """Write the publication-ready report (methods, Table 1, outcomes, tests, figures, listing) of a protocol."""
+    from rich.progress import Progress
+
+    from .engine import evaluate
+    from .exchange import load_dataset
+    from .protocols import load_protocol
+    from .report import build_report, write_report
+    from .report.write import check_report_path
+    from .store import open_store, read_store
+
+    targets = [check_report_path(path, option="--out") for path in out_files]
+    if dataset is not None and db is not None:
+        raise CnotrackError("report: give a dataset or --db, not both")
+    with Progress(console=err, transient=True) as progress:
+        steps = progress.add_task("report", total=3 + len(targets))
+        progress.update(steps, description="load")
+        definition = load_protocol(protocol)
+        if dataset is not None:
+            data = load_dataset(dataset, keep_extra=keep_extra)
+        else:
+            with open_store(db) as store:
+                data = read_store(store)
+        progress.update(steps, advance=1, description="evaluate")
+        evaluation = evaluate(data, definition)
+        progress.update(steps, advance=1, description="figures")
+        built = build_report(evaluation, data)
+        progress.update(steps, advance=1)
+        written = []
+        for path in targets:
+            progress.update(steps, description=f"write {path.name}")
+            written.append(write_report(built, path))
+            progress.update(steps, advance=1)
+    for path in written:
+        out.print(f"Report: {path}", markup=False, soft_wrap=True)  # a path is printed whole, as it is
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option("--host", help="The address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="The port to listen on.")] = 8000,
+) -> None:
+    """Serve the web application (pages and the JSON API under /api/v1); see docs/web.md."""
+    from .web import serve as serve_web
+
+    serve_web(db, host=host, port=port)
+
+
+users_app = typer.Typer(help="Manage the users of the web application.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+class RoleOption(str, Enum):
+    admin = "admin"
+    investigator = "investigator"
+    viewer = "viewer"
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="The new user's name (letters, digits, '.', '_', '@', '-').")],
+    role: Annotated[RoleOption, typer.Option("--role", help="admin, investigator or viewer.")],
+    center: Annotated[Optional[str], typer.Option("--center", help="The center whose patients the user works with (required unless admin).")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password (at least 12 characters) from standard input.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Create a user of the web application; the password is read from standard input."""
+    from .store import open_store
+    from .users import add_user
+
+    if not password_stdin:
+        raise CnotrackError("users add: give --password-stdin and pipe the password in "
+                            "(a password on the command line would stay in the shell history)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    with open_store(db) as store:
+        user = add_user(store, username, password, role.value, center)
+    out.print(f"Added {user.role.value} {user.username}" + (f" of {user.center}" if user.center else ""))
+
+
+@users_app.command("list")
+def users_list(db: DbOption = None) -> None:
+    """List the users of the web application."""
+    from .store import open_store
+    from .users import list_users
+
+    table = Table(title="Users")
+    for column in ("username", "role", "center", "created", "status"):
+        table.add_column(column)
+    with open_store(db) as store:
+        for u in list_users(store):
+            table.add_row(u.username, u.role.value, u.center or "", u.created_at.date().isoformat(),
+                          "disabled" if u.disabled else "active")
+    out.print(table)
 
 
 def main() -> None:

@@ -10,7 +10,11 @@ cnotrack's own errors apart from bugs::
     ├── StoreError            the database cannot be opened, migrated or written
     ├── EvaluationError       a protocol cannot be evaluated on this data
     ├── InstrumentInputError  an instrument was given a missing, unknown or out-of-range input
-    └── FigureInputError      a figure was given a value it cannot draw
+    ├── FigureInputError      a figure was given a value it cannot draw
+    ├── UserError             a user account cannot be created or changed as asked
+    ├── AccessError           the user may not do this (their role or center)       web: 403
+    ├── RecordNotFoundError   no such record, or one the user may not see exists     web: 404
+    └── RecordConflictError   a stale edit, a key already taken, a record in use     web: 409
 
 A message names the file, row, column, key or parameter, the bad value and the fix.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 __all__ = [
+    "AccessError",
     "CnotrackError",
     "DatasetError",
     "EvaluationError",
@@ -27,7 +32,10 @@ __all__ = [
     "InstrumentInputError",
     "Problem",
     "ProtocolError",
+    "RecordConflictError",
+    "RecordNotFoundError",
     "StoreError",
+    "UserError",
     "VocabularyError",
 ]
 
@@ -105,3 +113,27 @@ class InstrumentInputError(CnotrackError):
 class FigureInputError(CnotrackError, ValueError):
     """A figure was given a value it cannot draw (an unknown bone, a malformed curve); the
     message names the parameter, the value and what would be valid."""
+
+
+class UserError(CnotrackError):
+    """A user account cannot be created or changed as asked (a taken name, a short password)."""
+
+
+class AccessError(CnotrackError):
+    """The user may not do this: their role does not allow it, or the record belongs to a
+    patient of another center."""
+
+
+class RecordNotFoundError(CnotrackError):
+    """No record of this table has this id (or it was deleted)."""
+
+
+class RecordConflictError(CnotrackError):
+    """The change conflicts with the database: the record changed since it was read (``current``
+    is the stored version, ``submitted`` the one sent), its key is taken, or other records
+    still refer to it."""
+
+    def __init__(self, message: str, *, current: dict | None = None, submitted: dict | None = None) -> None:
+        super().__init__(message)
+        self.current = current
+        self.submitted = submitted

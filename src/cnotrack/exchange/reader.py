@@ -100,22 +100,22 @@ def _parse_csv(label: str, name: str, data: bytes, problems: list[Problem]) -> R
     if not text.strip():
         problems.append(Problem(label, 1, None, None, "the file is empty; it needs a header row"))
         return None
-    quick = _parse_csv_quickly(label, name, text)
+    quick = _parse_csv_quickly(label, name, text, data)
     if quick is not None:
         return quick
     # the csv module, not polars: polars pads a row with too few cells with nulls, silently
     return _parse_csv_slowly(label, name, text, problems)
 
 
-def _parse_csv_quickly(label: str, name: str, text: str) -> RawTable | None:
+def _parse_csv_quickly(label: str, name: str, text: str, data: bytes) -> RawTable | None:
     """Polars' reader, only for a file that it provably reads as the csv module does; else None.
 
-    That is a file without quotes or carriage returns, whose every line is one row with as
-    many cells as the header (no blank line, no row of only empty cells), and whose header
-    names are distinct and non-empty. Polars refuses a row with too many cells; a row with
-    too few shows in the count of commas, which must be exactly (cells - 1) per line.
+    That is a file without quotes, carriage returns or NUL characters, whose every line is one
+    row with as many cells as the header (no blank line, no row of only empty cells), and whose
+    header names are distinct and non-empty. Polars refuses a row with too many cells; a row
+    with too few shows in the count of commas, which must be exactly (cells - 1) per line.
     """
-    if '"' in text or "\r" in text:
+    if '"' in text or "\r" in text or "\x00" in text:
         return None
     header = text.split("\n", 1)[0].split(",")
     if "" in header or len({h.strip().lower() for h in header}) != len(header):
@@ -124,12 +124,13 @@ def _parse_csv_quickly(label: str, name: str, text: str) -> RawTable | None:
     if text.count(",") != (len(header) - 1) * lines:
         return None
     try:
-        frame = pl.read_csv(text.encode("utf-8"), infer_schema=False, has_header=True,
+        frame = pl.read_csv(data.removeprefix(b"\xef\xbb\xbf"), infer_schema=False, has_header=True,
                             raise_if_empty=True, empty_string_is_null=True)
     except Exception:  # noqa: BLE001 - anything polars rejects is read by the csv module
         return None
     if frame.height + 1 != lines or frame.columns != header:
         return None
+
     def empty(c: str) -> pl.Expr:
         return pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
 

@@ -8,6 +8,9 @@ so the store holds exactly what the format carries. Each record row also has:
 - ``extra``: the extra attributes kept with ``--keep-extra``, as a JSON object;
 - provenance: ``import_id``, ``source_file``, ``source_sha256``, ``source_row``.
 
+The web application adds ``users`` (argon2id password hashes, a role, a center) and
+``sessions`` (the SHA-256 of each signed-in browser's session token, with its CSRF token).
+
 The schema is created and upgraded by Alembic migrations (``store/migrations``); a test
 checks that the migrations produce exactly this metadata.
 """
@@ -18,7 +21,7 @@ import sqlalchemy as sa
 
 from ..exchange.schema import ColumnSpec, exchange_format
 
-__all__ = ["RECORD_TABLES", "audit_log", "imports", "metadata", "record_table"]
+__all__ = ["RECORD_TABLES", "audit_log", "imports", "metadata", "record_table", "sessions", "users"]
 
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
@@ -59,6 +62,29 @@ audit_log = sa.Table(
     sa.Column("after", sa.Text, nullable=True, comment="JSON of the row after"),
     sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=True),
     sa.Index("ix_audit_log_record", "table_name", "record_id"),
+)
+
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(200), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False, comment="argon2id, PHC string format"),
+    sa.Column("role", sa.String(20), nullable=False, comment="admin, investigator or viewer"),
+    sa.Column("center", sa.Text, nullable=True, comment="the patients.center this user works in"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+sessions = sa.Table(
+    "sessions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True,
+              comment="SHA-256 of the session cookie's token; the token itself is never stored"),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 

@@ -1,0 +1,233 @@
+"""The JSON API under ``/api/v1``: log in and out, records, the evaluation, the audit trail, users.
+
+Each route is a thin wrapper over ``cnotrack.records`` (or ``cnotrack.users``), the same
+functions the pages call. Errors have one shape (``web/errors.py``).
+"""
+
+
+import datetime as dt
+from typing import Annotated, Any, Optional, Union
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, create_model
+
+from .. import records
+from ..exchange.schema import ColumnSpec, exchange_format
+from ..users import Role, User, add_user, list_users
+from .auth import COOKIE, end_session
+from .deps import api_user, login_or_refuse, set_session_cookie
+from .errors import ApiError, ErrorBody
+from .services import evaluate_for, evaluation_json
+
+__all__ = ["router"]
+
+_ID = Annotated[int, Path(ge=1, le=2**31 - 1, description="The record's id (``id`` of a record).")]
+_TEXT_FILTER = Query(default=None, max_length=200, pattern=r"^[^\x00]*$")
+_ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in {
+    401: "not logged in", 403: "forbidden (role, center or CSRF token)", 404: "no such record",
+    409: "a stale edit or a key already taken: both versions in details",
+    422: "the record breaks the exchange format: details list column, value, message",
+    429: "too many failed logins"}.items()}
+
+router = APIRouter(prefix="/api/v1", responses=_ERRORS)
+
+
+# ---- models built from the exchange format --------------------------------------------------
+
+_OUT_TYPES: dict[str, Any] = {"date": dt.date, "number": float, "lab_value": float, "integer": int, "boolean": bool}
+_Cell = Optional[Union[StrictBool, StrictInt, StrictFloat, StrictStr]]
+
+
+def _describe(column: ColumnSpec) -> str:
+    text = f"{column.type}" + (" (required)" if column.required else "")
+    if column.choices:
+        text += f"; one of {', '.join(column.choices)}"
+    if column.min is not None or column.max is not None:
+        text += f"; range {column.min if column.min is not None else ''} to {column.max if column.max is not None else ''}"
+    if column.references:
+        text += f"; refers to {column.references}"
+    return text
+
+
+def _camel(table: str) -> str:
+    return "".join(part.title() for part in table.split("_"))
+
+
+def _models(table: str) -> tuple[type[BaseModel], type[BaseModel], type[BaseModel]]:
+    spec = exchange_format().table(table)
+    given: dict[str, Any] = {c.name: (_Cell, Field(None, description=_describe(c))) for c in spec.columns}
+    out: dict[str, Any] = {"id": (int, ...), "version": (int, ...)}
+    out.update({c.name: (Optional[_OUT_TYPES.get(c.type, str)], None) for c in spec.columns})
+    if table == "labs":
+        given["censor"] = (Optional[StrictStr], Field(None, description="'<' or '>' for a censored value"))
+        out["censor"] = (Optional[str], None)
+    strict = ConfigDict(extra="forbid")
+    create = create_model(f"{_camel(table)}Create", __config__=strict, **given)
+    update = create_model(f"{_camel(table)}Update", __config__=strict, **given,
+                          version=(int, Field(..., ge=1, le=2**31 - 1,
+                                              description="the version the edit was made from")))
+    return create, update, create_model(f"{_camel(table)}Record", **out)
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(max_length=200)
+    password: str = Field(max_length=1024)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: str
+    center: Optional[str]
+    created_at: str
+    disabled: bool
+
+
+class LoginResponse(BaseModel):
+    user: UserOut
+    csrf_token: str = Field(description="send it as X-CSRF-Token with every POST, PUT and DELETE")
+
+
+class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(max_length=200)
+    password: str = Field(max_length=1024)
+    role: Role
+    center: Optional[str] = Field(None, max_length=200)
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: str
+    actor: str
+    action: str
+    table: str
+    record_id: int
+    key: dict[str, Any]
+    before: Optional[dict[str, Any]]
+    after: Optional[dict[str, Any]]
+    import_id: Optional[int]
+
+
+class AuditList(BaseModel):
+    items: list[AuditEntry]
+
+
+# ---- log in and out ---------------------------------------------------------------------------
+
+@router.post("/login", response_model=LoginResponse, tags=["session"])
+def login(body: LoginRequest, request: Request, response: Response) -> dict[str, Any]:
+    """Log in with a username and password: sets the session cookie and returns the CSRF token."""
+    user, token, csrf = login_or_refuse(request, body.username, body.password)
+    set_session_cookie(request, response, token)
+    return {"user": user.as_json(), "csrf_token": csrf}
+
+
+@router.post("/logout", status_code=204, tags=["session"])
+def logout(request: Request, user: User = Depends(api_user)) -> Response:
+    """End the session (the cookie stops working, also where it was copied)."""
+    end_session(request.app.state.store, request.cookies.get(COOKIE))
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/me", response_model=UserOut, tags=["session"])
+def me(user: User = Depends(api_user)) -> dict[str, Any]:
+    """The user of this session."""
+    return user.as_json()
+
+
+# ---- records ----------------------------------------------------------------------------------
+
+def _add_record_routes(table: str) -> None:
+    create_model_, update_model, record_model = _models(table)
+    columns = exchange_format().table(table).column_names
+    tag = [table]
+
+    def list_(request: Request, user: User = Depends(api_user),
+              patient_id: Optional[str] = _TEXT_FILTER, study_id: Optional[str] = _TEXT_FILTER,
+              center: Optional[str] = _TEXT_FILTER,
+              limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=2**31 - 1)) -> dict[str, Any]:
+        filters = {k: v for k, v in (("patient_id", patient_id), ("study_id", study_id), ("center", center))
+                   if k in columns and v is not None}
+        items = records.list_records(request.app.state.store, user, table, filters=filters, limit=limit, offset=offset)
+        return {"items": items, "limit": limit, "offset": offset}
+
+    list_.__doc__ = f"The {table} records you may see (filter by {', '.join(c for c in ('patient_id', 'study_id', 'center') if c in columns)})."
+    item_list = create_model(f"{_camel(table)}List", items=(list[record_model], ...), limit=(int, ...), offset=(int, ...))
+    router.add_api_route(f"/{table}", list_, methods=["GET"], response_model=item_list, tags=tag,
+                         name=f"list_{table}", summary=f"List {table}")
+
+    def get(request: Request, record_id: _ID, user: User = Depends(api_user)) -> dict[str, Any]:
+        return records.get_record(request.app.state.store, user, table, record_id)
+
+    router.add_api_route(f"/{table}/{{record_id}}", get, methods=["GET"], response_model=record_model, tags=tag,
+                         name=f"get_{table}", summary=f"Get one {table} record")
+
+    def create(request: Request, body: create_model_, user: User = Depends(api_user)) -> dict[str, Any]:  # type: ignore[valid-type]
+        return records.create_record(request.app.state.store, user, table, body.model_dump(exclude_none=True))
+
+    router.add_api_route(f"/{table}", create, methods=["POST"], status_code=201, response_model=record_model,
+                         tags=tag, name=f"create_{table}", summary=f"Create a {table} record")
+
+    def update(request: Request, record_id: _ID, body: update_model, user: User = Depends(api_user)) -> dict[str, Any]:  # type: ignore[valid-type]
+        values = body.model_dump(exclude_none=True)
+        version = values.pop("version")
+        return records.update_record(request.app.state.store, user, table, record_id, values, version)
+
+    router.add_api_route(f"/{table}/{{record_id}}", update, methods=["PUT"], response_model=record_model, tags=tag,
+                         name=f"update_{table}",
+                         summary=f"Replace a {table} record (give the version you read: a stale one gets 409)")
+
+    def delete(request: Request, record_id: _ID, user: User = Depends(api_user),
+               version: Optional[int] = Query(None, ge=1, le=2**31 - 1)) -> Response:
+        records.delete_record(request.app.state.store, user, table, record_id, version)
+        return Response(status_code=204)
+
+    router.add_api_route(f"/{table}/{{record_id}}", delete, methods=["DELETE"], status_code=204, tags=tag,
+                         name=f"delete_{table}",
+                         summary=f"Delete a {table} record (soft: it stays in the audit trail)")
+
+
+for _table in records.RECORD_TYPES:
+    _add_record_routes(_table)
+
+
+# ---- evaluation, audit trail, users -----------------------------------------------------------
+
+@router.get("/evaluation", tags=["evaluation"], response_model=dict[str, Any])
+def evaluation(request: Request, protocol: str = Query("pardeo2017", max_length=100),
+               user: User = Depends(api_user)) -> dict[str, Any]:
+    """``cnotrack evaluate --format json`` on the patients you may see."""
+    return evaluation_json(evaluate_for(request.app.state.store, user, protocol))
+
+
+@router.get("/audit", tags=["audit"], response_model=AuditList)
+def audit(request: Request, user: User = Depends(api_user),
+          table: Optional[str] = Query(None, max_length=40, pattern=r"^[a-z_]+$"),
+          record_id: Optional[int] = Query(None, ge=1, le=2**31 - 1),
+          limit: int = Query(1000, ge=1, le=100_000)) -> dict[str, Any]:
+    """The audit trail (who, when, which record, before and after) of the records you may see."""
+    return {"items": records.audit_trail(request.app.state.store, user, table=table, record_id=record_id,
+                                         limit=limit)}
+
+
+def _admin(user: User) -> None:
+    if not user.is_admin:
+        raise ApiError(403, "forbidden", "only an admin manages users")
+
+
+@router.get("/users", tags=["users"], response_model=list[UserOut])
+def users(request: Request, user: User = Depends(api_user)) -> list[dict[str, Any]]:
+    """Every user (admins only)."""
+    _admin(user)
+    return [u.as_json() for u in list_users(request.app.state.store)]
+
+
+@router.post("/users", tags=["users"], response_model=UserOut, status_code=201)
+def create_user(body: NewUser, request: Request, user: User = Depends(api_user)) -> dict[str, Any]:
+    """Create a user (admins only); the password needs at least 12 characters."""
+    _admin(user)
+    return add_user(request.app.state.store, body.username, body.password, body.role, body.center).as_json()

@@ -1,0 +1,114 @@
+"""The web application: ``create_app(store_url)`` builds it over one database.
+
+The pages (``pages``, ``imaging_pages``, ``import_pages``) and the JSON API (``api``) call the
+same library functions (``cnotrack.records``, ``cnotrack.users``, the engine). Around them:
+
+- every response carries the security headers (:data:`SECURITY_HEADERS`): a Content-Security-
+  Policy that allows only the application's own scripts and styles (no inline script), no
+  framing, no MIME sniffing, no referrer, no caching of pages that show health data;
+- the access log names the method, the path (no query string) and the status: never a body;
+- errors have one shape (``errors``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import __version__
+from ..store.database import Store, open_store
+from .auth import LoginThrottle, csrf_protect
+from .deps import LoginRequired
+from .errors import error_page_response, install_error_handlers
+from .templating import templates
+
+__all__ = ["SECURITY_HEADERS", "create_app"]
+
+HERE = Path(__file__).parent
+access_log = logging.getLogger("cnotrack.web.access")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` to every response (and HSTS over https); logs each request
+    as method, path and status only."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name == "Cache-Control" and scope["path"].startswith("/static/"):
+                        value = "public, max-age=3600"
+                    headers[name] = value
+                if scope.get("scheme") == "https":
+                    headers["Strict-Transport-Security"] = "max-age=31536000"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            access_log.info("%s %s %d %.0fms", scope["method"], scope["path"], status,
+                            (time.perf_counter() - start) * 1000)
+
+
+def create_app(store_url: str | None = None, *, store: Store | None = None,
+               clock: Callable[[], float] | None = None) -> FastAPI:
+    """The web application over the database at ``store_url`` (see ``open_store``), or over an
+    open ``store``. ``clock`` (seconds, monotonic) drives the login throttle; tests pass their own."""
+    from . import api, imaging_pages, import_pages, pages
+
+    app = FastAPI(title="cnotrack", version=__version__, openapi_url="/openapi.json", docs_url=None,
+                  redoc_url=None, dependencies=[Depends(csrf_protect)],
+                  description="The cnotrack JSON API. Log in with POST /api/v1/login; send the returned "
+                              "csrf_token as X-CSRF-Token with every POST, PUT and DELETE. Every error is "
+                              '{"error": {"status", "code", "message", "details"}}.')
+    app.state.store = store if store is not None else open_store(store_url)
+    app.state.throttle = LoginThrottle(clock=clock) if clock else LoginThrottle()
+    app.state.pending_imports = {}
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.include_router(imaging_pages.router)
+    app.include_router(import_pages.router)
+
+    def render_error(request: Request, error):
+        return error_page_response(templates, request, error)
+
+    install_error_handlers(app, render_error)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired):
+        return RedirectResponse("/login", status_code=303)
+
+    return app
