@@ -49,7 +49,10 @@ def build_patient_table(dataset: Dataset, protocol: Protocol, cohort: Cohort, ne
             "patient_id", pl.col(field).alias(f"{field}@{tp}"))
         table = table.join(chosen, on="patient_id", how="left")
     if needs.labs:
-        labs = canonical_labs(dataset["labs"], protocol)
+        wanted_tests = sorted({test for test, _ in needs.labs})
+        labs = canonical_labs(
+            dataset["labs"].filter(pl.col("test").is_in(wanted_tests))
+            .join(base.select("patient_id"), on="patient_id", how="semi"), protocol)
         for tp in sorted({tp for _, tp in needs.labs}):
             tests = sorted({test for test, t in needs.labs if t == tp})
             chosen = at_timepoint(labs.filter(pl.col("test").is_in(tests)), base, tps[tp], by=["test"])

@@ -42,13 +42,15 @@ def check_dataset(path: str | Path, *, keep_extra: bool = False) -> list[Problem
 
 
 def validate_dataset(raw: RawDataset, *, keep_extra: bool = False) -> Dataset:
-    """Type every table of ``raw``; raise ``DatasetError`` with all problems if there are any."""
+    """Type every table of ``raw``; raise ``DatasetError`` with all problems if there are any.
+
+    The text tables of ``raw`` are consumed (removed from it) as they are typed."""
     problems: list[Problem] = list(raw.problems)
     fmt = exchange_format()
     typed: dict[str, pl.DataFrame] = {}
     labels: dict[str, str] = {}
     for spec in fmt.tables:
-        table = raw.tables.get(spec.name)
+        table = raw.tables.pop(spec.name, None)  # released once typed, to keep the peak memory low
         if table is None:
             if spec.required:
                 problems.append(Problem(f"{spec.name}.csv", None, None, None,
@@ -61,7 +63,9 @@ def validate_dataset(raw: RawDataset, *, keep_extra: bool = False) -> Dataset:
         if frame is not None:
             typed[spec.name] = frame
     # rows whose cells all parsed are checked further, so that every problem shows in one run
-    clean = {name: frame.filter(pl.col(_OK)).drop(_OK) for name, frame in typed.items()}
+    typed_ok = {name: bool(frame[_OK].all()) for name, frame in typed.items()}
+    clean = {name: (frame if typed_ok[name] else frame.filter(pl.col(_OK))).drop(_OK)
+             for name, frame in typed.items()}
     typed = {name: frame.drop(_OK) for name, frame in typed.items()}
     problems.extend(_key_problems(clean, labels))
     problems.extend(_reference_problems(clean, typed, labels))
@@ -181,6 +185,8 @@ def _key_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str]) -> lis
     problems = []
     for name, frame in typed.items():
         key = list(exchange_format().table(name).key)
+        if frame.height == frame.select(key).n_unique():
+            continue  # no duplicate key: the common case, found with one hash pass
         dup = (
             frame.with_columns(pl.len().over(key, ).alias("__n"),
                                pl.col(ROW).min().over(key).alias("__first"))

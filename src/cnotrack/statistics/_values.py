@@ -29,7 +29,12 @@ def analysis_table(evaluation: Evaluation, dataset: Dataset) -> pl.DataFrame:
     wanted = {tp for tp in TIMEPOINTS if tp in present}
     if not wanted:
         return evaluation.patients
-    needs = Needs(pga=set(wanted), labs={(test, tp) for test in LAB_TESTS for tp in wanted}, studies=set(wanted))
+    columns = set(evaluation.patients.columns)
+    needs = Needs(pga={tp for tp in wanted if f"pga@{tp}" not in columns},
+                  labs={(test, tp) for test in LAB_TESTS for tp in wanted if f"{test}@{tp}" not in columns},
+                  studies={tp for tp in wanted if f"study@{tp}" not in columns or f"lesions@{tp}" not in columns})
+    if not (needs.pga or needs.labs or needs.studies):
+        return evaluation.patients  # the evaluation already chose every value the statistics use
     extra = build_patient_table(dataset, evaluation.protocol, evaluation.cohort, needs).patients
     new = [c for c in extra.columns if c not in evaluation.patients.columns]
     if not new:
