@@ -319,7 +319,8 @@ def _treatments(rng: np.random.Generator, c: _Course) -> pl.DataFrame:
     dose, unit, route = _biologic_dosing(rng, drug)
     start = c.t_bio[who]
     stop = np.where(days >= _NEVER, _NEVER, start + days)
-    parts.append(pl.DataFrame({"pidx": who, "drug": _strings(drugs[drug], 0), "start": start, "stop": stop, "dose": dose,
+    parts.append(pl.DataFrame({"pidx": who, "drug": _strings(drugs[drug], 0), "start": start, "stop": stop,
+                               "dose": dose,
                                "dose_unit": _strings(unit, 0), "route": _strings(route, 0), "reason": reasons}))
 
     # a switch after inefficacy or an adverse event: another biologic (anakinra when it was not)
@@ -334,7 +335,8 @@ def _treatments(rng: np.random.Generator, c: _Course) -> pl.DataFrame:
     parts.append(pl.DataFrame({
         "pidx": w2, "drug": _strings(drugs[d2], 0), "start": start2,
         "stop": np.where(rng.random(w2.size) < 0.6, _NEVER, start2 + rng.integers(60, 721, w2.size)),
-        "dose": dose, "dose_unit": _strings(unit, 0), "route": _strings(route, 0), "reason": rng.choice([0, 2, 3], w2.size)}))
+        "dose": dose, "dose_unit": _strings(unit, 0), "route": _strings(route, 0),
+        "reason": rng.choice([0, 2, 3], w2.size)}))
 
     # anakinra again after a remission
     again = (drug == 0) & (stop < _NEVER) & (reasons == 2) & (rng.random(k) < 0.2)
@@ -533,7 +535,8 @@ def _lesion_sites(rng: np.random.Generator, c: _Course) -> pl.DataFrame:
                           "segment": _strings(segment, 0)})
     # symmetry: the same site on the other side
     paired = sites.filter(pl.col("side").is_not_null() & pl.Series(rng.random(k) < 0.45))
-    mirror = paired.with_columns(pl.when(pl.col("side") == "left").then(pl.lit("right")).otherwise(pl.lit("left")).alias("side"))
+    other_side = pl.when(pl.col("side") == "left").then(pl.lit("right")).otherwise(pl.lit("left"))
+    mirror = paired.with_columns(other_side.alias("side"))
     sites = pl.concat([sites, mirror]).unique(["pidx", "bone", "side", "segment"], keep="first", maintain_order=True)
     sites = sites.sort("pidx", "bone", "side", "segment", nulls_last=False)
     sites = sites.with_columns(lesion=pl.col("pidx").cum_count().over("pidx"),
