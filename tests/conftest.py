@@ -389,3 +389,20 @@ def snapshot(store: Store) -> dict[str, list[tuple]]:
         for table in metadata.sorted_tables:
             out[table.name] = [tuple(r) for r in conn.execute(sa.select(table).order_by(table.c.id))]
     return out
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """The synthetic demo cohort, as a typed dataset."""
+    from cnotrack.demo import demo_dataset
+
+    return demo_dataset()
+
+
+@pytest.fixture(scope="session")
+def evaluation(demo):
+    """The demo cohort evaluated with pardeo2017 (statistics included)."""
+    from cnotrack.engine import evaluate
+    from cnotrack.protocols import load_protocol
+
+    return evaluate(demo, load_protocol("pardeo2017"))

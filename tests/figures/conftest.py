@@ -7,8 +7,6 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import cnotrack.engine
-from cnotrack.demo import demo_dataset
 from cnotrack.figures import (
     body_map_svg,
     fate_sites,
@@ -18,7 +16,6 @@ from cnotrack.figures import (
     swimmer_svg,
     trajectories_svg,
 )
-from cnotrack.protocols import load_protocol
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -28,16 +25,6 @@ KM_CURVES = [
     {"label": "canakinumab", "times": [0.3, 1.2], "survival": [0.8, 0.5], "censor_times": [0.7],
      "at_risk": [[0, 5], [1, 3], [2, 1]]},
 ]
-
-
-@pytest.fixture(scope="session")
-def demo():
-    return demo_dataset()
-
-
-@pytest.fixture(scope="session")
-def evaluation(demo):
-    return cnotrack.engine.evaluate(demo, load_protocol("pardeo2017"))
 
 
 @pytest.fixture(scope="session")

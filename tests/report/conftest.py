@@ -18,9 +18,7 @@ from pathlib import Path
 
 import pytest
 
-import cnotrack.engine
-from cnotrack.demo import DEMO_BANNER, demo_dataset
-from cnotrack.protocols import load_protocol
+from cnotrack.demo import DEMO_BANNER
 from cnotrack.report import build_report, write_report
 
 GENERATED_AT = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
@@ -74,16 +72,6 @@ def visible_text(html: str) -> str:
     parser = _Text()
     parser.feed(html)
     return words(" ".join(parser.parts))
-
-
-@pytest.fixture(scope="session")
-def demo():
-    return demo_dataset()
-
-
-@pytest.fixture(scope="session")
-def evaluation(demo):
-    return cnotrack.engine.evaluate(demo, load_protocol("pardeo2017"))
 
 
 @pytest.fixture(scope="session")

@@ -49,7 +49,6 @@ def parse_column(raw: pl.Expr, spec: ColumnSpec) -> tuple[pl.Expr, pl.Expr]:
     if spec.type == "number" or spec.type == "integer":
         pattern = _NUMBER if spec.type == "number" else _INTEGER
         ok = raw.str.contains(pattern)
-        dtype = pl.Float64 if spec.type == "number" else pl.Int64
         if spec.type == "number":
             value = pl.when(ok).then(raw.cast(pl.Float64, strict=False))
             too_large = value.is_infinite()

@@ -16,7 +16,6 @@ import re
 import zipfile
 from pathlib import Path
 
-import polars as pl
 
 from .dataset import EXTRA, Dataset
 from .schema import exchange_format
