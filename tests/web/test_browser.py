@@ -4,8 +4,9 @@ free loopback port.
 An admin created with the library logs in through the page, adds a patient and the anakinra
 course through the forms, two bone scintigraphies, charts two lesions on the baseline scan by
 clicking the skeleton, and sees the evaluation's lesion count go from 0 to 2; on the 6-month
-scan one previous lesion is marked still present and the other resolved. Screenshots go to
-docs/screenshots/web-*.png.
+scan one previous lesion is marked still present and the other resolved. Screenshots go to a
+temporary folder, or to docs/screenshots/web-*.png when CNOTRACK_UPDATE_SCREENSHOTS=1 (so a
+test run never changes the checkout).
 
 Skipped only where there is no /usr/bin/chromium and $CI is unset (CI installs chromium).
 """
@@ -26,7 +27,7 @@ from cnotrack.web import create_app
 from .conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -72,8 +73,14 @@ def page():
 
 
 def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"web-{name}.png"), full_page=True)
+    folder = DOC_SHOTS if os.environ.get("CNOTRACK_UPDATE_SCREENSHOTS") == "1" else _SHOTS_TMP
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"web-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 1000, f"{path} looks empty"
+
+
+_SHOTS_TMP = Path(os.environ.get("TMPDIR", "/tmp")) / f"cnotrack-web-shots-{os.getpid()}"
 
 
 def _lesion_count(page, base: str) -> str:
