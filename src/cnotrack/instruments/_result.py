@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from ._definitions import Certainty
 
-__all__ = ["InstrumentResult", "ItemResult", "format_number", "format_value"]
+__all__ = ["InstrumentResult", "ItemResult", "format_number", "format_value", "result_of"]
 
 #: Top-level keys of ``InstrumentResult.as_json()`` that an instrument's extras may not reuse.
 RESERVED_KEYS = frozenset(
@@ -132,3 +132,12 @@ def format_value(value: Any, none: str = "missing") -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(format_value(v, none) for v in value) if value else "(none)"
     return str(value)
+
+
+def result_of(definition: Any, **fields: Any) -> InstrumentResult:
+    """An ``InstrumentResult`` whose identity and source (id, name, citation, DOI, certainty) come
+    from the instrument's definition; ``fields`` give the rest and may override the source."""
+    source = {"instrument": definition.id, "name": definition.name, "citation": definition.citation,
+              "doi": definition.doi, "certainty": definition.certainty}
+    return InstrumentResult(**(source | fields))
+

@@ -12,7 +12,7 @@ from typing import Any
 
 from ._definitions import Comparison, CutOff, InstrumentDefinition, ScoringItem
 from ._inputs import exact
-from ._result import InstrumentResult, ItemResult
+from ._result import InstrumentResult, ItemResult, result_of
 
 __all__ = ["additive_result", "compare", "interpret", "item_met", "score_items"]
 
@@ -78,15 +78,11 @@ def additive_result(
     total, items = score_items(definition, values)
     cut = interpret(definition, total)
     maximum = definition.max_points
-    return InstrumentResult(
-        instrument=definition.id,
-        name=definition.name,
+    return result_of(
+        definition,
         score=total,
         interpretation=f"{total} of {maximum} points: {cut.interpretation}.",
         items=tuple(items),
         extra={"category": cut.id, "cutoff": cut.rule(), "max_points": maximum},
         notes=tuple([*(notes or []), *([definition.scope_note] if definition.scope_note else [])]),
-        citation=definition.citation,
-        doi=definition.doi,
-        certainty=definition.certainty,
     )

@@ -28,7 +28,7 @@ from cnotrack.errors import InstrumentInputError
 
 from ._definitions import InputType, InstrumentDefinition, load_definition
 from ._inputs import check_inputs, exact
-from ._result import InstrumentResult, ItemResult, format_number
+from ._result import InstrumentResult, ItemResult, format_number, result_of
 
 __all__ = ["bristol_criteria"]
 
@@ -105,9 +105,8 @@ def score_inputs(inputs: Mapping[str, object]) -> InstrumentResult:
         ItemResult(input=key, value=values[key], points=None, note=_feeds(key, limit))
         for key in spec.input_keys
     ]
-    return InstrumentResult(
-        instrument=spec.id,
-        name=spec.name,
+    return result_of(
+        spec,
         score=None,
         interpretation=interpretation,
         items=tuple(items),
@@ -120,9 +119,6 @@ def score_inputs(inputs: Mapping[str, object]) -> InstrumentResult:
             "undetermined_by": undetermined_by,
         },
         notes=tuple(notes),
-        citation=spec.citation,
-        doi=spec.doi,
-        certainty=spec.certainty,
     )
 
 

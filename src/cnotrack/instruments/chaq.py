@@ -24,7 +24,7 @@ from cnotrack.errors import InstrumentInputError
 
 from ._definitions import InstrumentDefinition, load_definition
 from ._inputs import NOT_APPLICABLE, check_inputs
-from ._result import InstrumentResult, ItemResult, format_number
+from ._result import InstrumentResult, ItemResult, format_number, result_of
 
 __all__ = ["chaq_disability_index"]
 
@@ -128,9 +128,8 @@ def score_inputs(inputs: Mapping[str, object]) -> InstrumentResult:
             f"Aid recorded on a domain with no answered item ({', '.join(aid_unanswered)}): "
             "the domain stays unanswered and the aid is ignored (cnotrack's rule)."
         )
-    return InstrumentResult(
-        instrument=spec.id,
-        name=spec.name,
+    return result_of(
+        spec,
         score=score_value,
         interpretation=interpretation,
         items=tuple(explained),
@@ -142,7 +141,4 @@ def score_inputs(inputs: Mapping[str, object]) -> InstrumentResult:
             "aid_on_unanswered_domain": aid_unanswered,
         },
         notes=tuple(notes),
-        citation=spec.citation,
-        doi=spec.doi,
-        certainty=spec.certainty,
     )

@@ -31,7 +31,7 @@ from cnotrack.errors import InstrumentInputError
 
 from ._definitions import InstrumentDefinition, load_definition
 from ._inputs import check_inputs, exact
-from ._result import InstrumentResult, ItemResult, format_number
+from ._result import InstrumentResult, ItemResult, format_number, result_of
 
 __all__ = ["PedcnoCoreSet", "pedcno_response"]
 
@@ -173,17 +173,13 @@ def score_inputs(inputs: Mapping[str, object]) -> InstrumentResult:
             "percent change exists; it counts as worsened only if the follow-up value is above 0, "
             f"and it still counts in the 'of {len(variables)}'."
         )
-    return InstrumentResult(
-        instrument=spec.id,
-        name=spec.name,
+    return result_of(
+        spec,
         score=None,
         interpretation=interpretation,
         items=tuple(items),
         extra=extra,
         notes=tuple(notes),
-        citation=spec.citation,
-        doi=spec.doi,
-        certainty=spec.certainty,
     )
 
 

@@ -18,7 +18,7 @@ from cnotrack.errors import InstrumentInputError
 
 from ._definitions import InstrumentDefinition, load_definition
 from ._inputs import check_inputs
-from ._result import InstrumentResult, ItemResult, format_number
+from ._result import InstrumentResult, ItemResult, format_number, result_of
 from ._scoring import interpret
 
 __all__ = ["pga_assessment"]
@@ -106,9 +106,8 @@ def _result(
 ) -> InstrumentResult:
     # The 0-10 scale and its threshold come from the German registry, not the seed study.
     source = spec.references[0] if scale == "vas" else spec
-    return InstrumentResult(
-        instrument=spec.id,
-        name=spec.name,
+    return result_of(
+        spec,
         score=score,
         interpretation=interpretation,
         items=(
@@ -124,7 +123,6 @@ def _result(
         notes=("The ordinal and the 0-10 scales are never converted into each other.",),
         citation=source.citation,
         doi=source.doi,
-        certainty=spec.certainty,
     )
 
 
