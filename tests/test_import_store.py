@@ -115,7 +115,7 @@ def test_every_inserted_row_is_in_the_audit_trail(store, good_dataset, good_tabl
 def test_an_import_records_its_source_files_and_counts(store, good_dataset):
     report = import_dataset(load_dataset(good_dataset), store)
     (entry,) = import_rows(store)
-    assert entry["id"] == report.import_id and entry["source"] == str(good_dataset)
+    assert entry["id"] == report.import_id and entry["source"] == good_dataset.name
     files = json.loads(entry["files"])
     assert files["labs.csv"] == hashlib.sha256((good_dataset / "labs.csv").read_bytes()).hexdigest()
     assert entry["inserted"] == sum(report.inserted.values())

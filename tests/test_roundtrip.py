@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from cnotrack import export_dataset, import_dataset, load_dataset, open_store, read_store
 from cnotrack.exchange.schema import exchange_format
+from cnotrack.exchange.spreadsheet import spreadsheet_safe
 from cnotrack.vocabulary import anatomy, drugs, lab_tests
 
 from conftest import (csv_text, folder_bytes, fresh_postgres_url, make_dataset, migrated_sqlite_url, number_text,
@@ -245,6 +246,7 @@ def datasets(draw, keep_extra: bool = False):
             "onset_date": date_cell(draw(st.one_of(st.none(), dates))),
             "diagnosis_date": date_cell(draw(st.one_of(st.none(), dates))),
             "center": maybe(draw, text_values.map(lambda t: (t, t))),
+            "synthetic": draw(boolean_cells()),
         })
     patient = st.sampled_from(patient_ids)
 
@@ -408,10 +410,15 @@ def expected_files(tables: dict[str, list[dict[str, tuple]]], extras: dict[str, 
         extra = sorted({c.strip().lower() for c in extras.get(spec.name, [])
                         if any(r[c][1] is not None for r in records)})
         extra_of = {c.strip().lower(): c for c in extras.get(spec.name, [])}
-        rows = [[r[c.name][1] for c in spec.columns] + [r[extra_of[e]][1] for e in extra] for r in records]
-        positions = [spec.column_names.index(k) for k in spec.key]
+        # an extension column (patients.synthetic) is written only when some row has a value
+        columns = [c.name for c in spec.columns if not c.extension or any(r[c.name][1] is not None for r in records)]
+        rows = [[r[c][1] for c in columns] + [r[extra_of[e]][1] for e in extra] for r in records]
+        positions = [columns.index(k) for k in spec.key]
         rows.sort(key=lambda row: [(row[i] is not None, row[i] or "") for i in positions])
-        files[f"{spec.name}.csv"] = csv_text([list(spec.column_names) + extra, *rows]).encode("utf-8")
+        # every cell as a spreadsheet cannot run it: '=1+2, '@x (see exchange/spreadsheet.py)
+        safe = [[None if cell is None else spreadsheet_safe(cell) for cell in row]
+                for row in [columns + extra, *rows]]
+        files[f"{spec.name}.csv"] = csv_text(safe).encode("utf-8")
     return files
 
 

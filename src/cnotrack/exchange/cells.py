@@ -17,10 +17,12 @@ TRUE_WORDS = ("yes", "y", "true", "1")
 FALSE_WORDS = ("no", "n", "false", "0")
 ID_MAX_LENGTH = 200  # store/schema.py: identifiers are String(200)
 
-_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
-_INTEGER = r"^[+-]?\d+(\.0*)?$"
-_DATE = r"^(0\d\d[1-9]|0\d[1-9]\d|0[1-9]\d\d|[1-9]\d{3})-\d{2}-\d{2}$"   # year 0 is no year
-_MONTH = r"^(0\d\d[1-9]|0\d[1-9]\d|0[1-9]\d\d|[1-9]\d{3})-\d{2}$"
+# ASCII digits only: Polars' ``\d`` is Unicode-aware and would let full-width or Arabic-Indic
+# digits (``１０``, ``١٥``) through to a cast that cannot read them
+_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_INTEGER = r"^[+-]?[0-9]+(\.0*)?$"
+_DATE = r"^(0[0-9][0-9][1-9]|0[0-9][1-9][0-9]|0[1-9][0-9][0-9]|[1-9][0-9]{3})-[0-9]{2}-[0-9]{2}$"   # year 0 is no year
+_MONTH = r"^(0[0-9][0-9][1-9]|0[0-9][1-9][0-9]|0[1-9][0-9][0-9]|[1-9][0-9]{3})-[0-9]{2}$"
 _INTEGER_MAX = 2**31 - 1  # the SQL INTEGER of the store
 
 
@@ -52,12 +54,15 @@ def parse_column(raw: pl.Expr, spec: ColumnSpec) -> tuple[pl.Expr, pl.Expr]:
         if spec.type == "number":
             value = pl.when(ok).then(raw.cast(pl.Float64, strict=False))
             too_large = value.is_infinite()
+            too_small = _underflows(raw, value)
         else:  # read the digits as an integer (not through a float), within the database's INTEGER
             value = pl.when(ok).then(raw.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False))
             too_large = value.is_null() | (value.abs() > _INTEGER_MAX)
+            too_small = pl.lit(False)
         what = "a number, e.g. 2.5 (with a dot)" if spec.type == "number" else "a whole number"
         message = pl.when(present & ~ok).then(pl.lit(f"not {what}")).when(
-            present & too_large).then(pl.lit("too large a number"))
+            present & too_large).then(pl.lit("too large a number")).when(
+            present & too_small).then(pl.lit(_TOO_SMALL))
         return value, _range_message(value, message, spec)
     if spec.type == "lab_value":
         censor = raw.str.extract(r"^\s*([<>])", 1)
@@ -66,7 +71,8 @@ def parse_column(raw: pl.Expr, spec: ColumnSpec) -> tuple[pl.Expr, pl.Expr]:
         value = pl.when(ok).then(number_text.cast(pl.Float64, strict=False))
         message = pl.when(present & ~ok).then(
             pl.lit("not a number or a censored value such as <0.5")).when(
-            present & value.is_infinite()).then(pl.lit("too large a number"))
+            present & value.is_infinite()).then(pl.lit("too large a number")).when(
+            present & _underflows(number_text, value)).then(pl.lit(_TOO_SMALL))
         return pl.struct(value.alias("value"), censor.alias("censor")), _range_message(value, message, spec)
     if spec.type == "date":
         value = pl.when(raw.str.contains(_DATE)).then(raw.str.to_date("%Y-%m-%d", strict=False))
@@ -116,6 +122,14 @@ def parse_column(raw: pl.Expr, spec: ColumnSpec) -> tuple[pl.Expr, pl.Expr]:
         # checked against the row's test in rules.py; here only the spelling is normalised
         return raw.str.strip_chars(), pl.lit(None, pl.String)
     raise AssertionError(f"unhandled column type {spec.type}")
+
+
+_TOO_SMALL = "too small a number: a 64-bit number would hold it as 0; write 0 or a larger number"
+
+
+def _underflows(text: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """A number written with a non-zero digit that a 64-bit float holds as 0 (``1e-400``)."""
+    return (value == 0) & text.str.contains(r"^[^eE]*[1-9]")
 
 
 def _range_message(value: pl.Expr, message: pl.Expr, spec: ColumnSpec) -> pl.Expr:

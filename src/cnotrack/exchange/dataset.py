@@ -57,6 +57,9 @@ class Dataset:
     tables: dict[str, pl.DataFrame]
     source: str = ""
     sha256: dict[str, str] = field(default_factory=dict)
+    #: per table read from a file, the exchange-format columns the file had (``censor`` with
+    #: ``value`` in labs); a table not named here has every column (e.g. a dataset built in Python)
+    columns_present: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in exchange_format().table_names:
@@ -83,4 +86,5 @@ def subset(dataset: Dataset, patient_ids: list[str]) -> Dataset:
             tables[name] = frame.filter(pl.col("patient_id").is_in(keep))
     studies = tables["imaging"]["study_id"].implode()
     tables["lesions"] = dataset["lesions"].filter(pl.col("study_id").is_in(studies))
-    return Dataset(tables, source=dataset.source, sha256=dict(dataset.sha256))
+    return Dataset(tables, source=dataset.source, sha256=dict(dataset.sha256),
+                   columns_present=dict(dataset.columns_present))

@@ -3,12 +3,18 @@
 Nothing is interpreted here: every cell stays a string (or null when empty), each row
 keeps the number a spreadsheet shows for it (header = row 1), and column names are
 matched case-insensitively after trimming. Typing and checking is ``validate``'s job.
+
+The frame of a ``RawTable`` names its columns by position (``header[i]`` is the name of the
+``i``-th column), never by the header's text: no header (``_row``, ``x`` twice, ``a__1``)
+can collide with another column or with the row number. Reading is bounded by
+``ReadLimits``: a file too large, a table with too many rows, columns or cells, a cell
+too long, or a workbook that would inflate far beyond its size is a problem that names it,
+found before the work it would cause.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -19,19 +25,59 @@ import polars as pl
 from ..errors import DatasetError, Problem
 from .schema import exchange_format
 
-__all__ = ["RawDataset", "RawTable", "read_dataset"]
+__all__ = [
+    "CLI_LIMITS", "UPLOAD_LIMITS", "RawDataset", "RawTable", "ReadLimits", "column_letter",
+    "frame_columns", "read_dataset",
+]
 
 ROW = "_row"
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384
+EXCEL_MAX_CELL_CHARS = 32_767
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much work reading one dataset may take; ``None`` is no bound.
+
+    Rows count as a spreadsheet numbers them (blank rows too, the header not); cells are rows
+    times the columns of the header. A cell longer than ``max_cell_chars`` is a problem in any
+    case (a workbook cell holds at most 32,767 characters, so a longer one could never be
+    exported to a workbook). A workbook is checked before it is parsed: its size on disk, the
+    number of its zip members, their uncompressed size together, and how much larger that is
+    than the file (a zip bomb inflates a few kilobytes into gigabytes).
+    """
+
+    max_file_bytes: int | None = None
+    max_rows: int | None = None
+    max_columns: int = EXCEL_MAX_COLUMNS
+    max_cells: int | None = None
+    max_cell_chars: int = EXCEL_MAX_CELL_CHARS
+    max_workbook_members: int = 10_000
+    max_uncompressed_bytes: int | None = None
+    max_compression_ratio: float | None = 200.0
+
+
+#: the command line's bounds: the operator's own files, as large as a registry's
+CLI_LIMITS = ReadLimits()
+#: the bounds the web app applies to an upload (about 2 million rows of 8 cells per table)
+UPLOAD_LIMITS = ReadLimits(
+    max_file_bytes=50 * 2**20, max_rows=2_000_000, max_columns=500, max_cells=16_000_000,
+    max_workbook_members=200, max_uncompressed_bytes=400 * 2**20, max_compression_ratio=100.0,
+)
 
 
 @dataclass
 class RawTable:
-    """One table as read: string columns named as the header gave them, plus ``_row``."""
+    """One table as read: string columns named by position (see ``frame_columns``), plus
+    ``_row``; ``header`` gives the names the file gave them. ``escaped`` marks CSV cells,
+    which carry the spreadsheet escape of ``spreadsheet``."""
 
     name: str
     source: str
     frame: pl.DataFrame
     header: list[str]
+    escaped: bool = False
 
 
 @dataclass
@@ -42,30 +88,61 @@ class RawDataset:
     problems: list[Problem] = field(default_factory=list)
 
 
-def read_dataset(path: str | Path) -> RawDataset:
+def frame_columns(width: int) -> list[str]:
+    """The frame's names for ``width`` columns: by position, never a header's text."""
+    return [f"column {i + 1}" for i in range(width)]
+
+
+def column_letter(index: int) -> str:
+    """The spreadsheet letter of the 1-based column ``index`` (1 -> A, 27 -> AA)."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def read_dataset(path: str | Path, *, limits: ReadLimits | None = None, label: str | None = None) -> RawDataset:
     """Read a CSV folder or an .xlsx workbook; raise ``DatasetError`` when it cannot be read.
 
     Problems of single files or rows (a file that is not UTF-8, a ragged row, an unknown
-    sheet) are kept in ``problems`` for ``validate_dataset`` to report with all the others.
+    sheet, a limit passed) are kept in ``problems`` for ``validate_dataset`` to report with all
+    the others. ``label`` names the dataset in its problems and its ``source`` (a web upload
+    passes the uploaded file's name, never the server's temporary path); without it, the name
+    is the folder's or the workbook's name, never its full path. ``limits`` defaults to
+    ``CLI_LIMITS``.
     """
     path = Path(path)
+    limits = limits or CLI_LIMITS
+    name = label or path.name or str(path)
     if path.is_dir():
-        raw = _read_folder(path)
+        raw = _read_folder(path, name, limits)
     elif path.suffix.lower() == ".xlsx" and path.is_file():
-        raw = _read_workbook(path)
+        from .workbook import read_workbook
+
+        raw = RawDataset(source=name)
+        read_workbook(path, name, limits, raw)
     elif not path.exists():
-        raise DatasetError([Problem(str(path), None, None, None,
+        raise DatasetError([Problem(name, None, None, None,
                                     "no such file or folder; give a folder of CSV files or an .xlsx workbook")])
     else:
-        raise DatasetError([Problem(str(path), None, None, None,
+        raise DatasetError([Problem(name, None, None, None,
                                     "not a dataset; give a folder of CSV files or an .xlsx workbook")])
     if raw.problems and not raw.tables:
-        raise DatasetError(raw.problems, source=str(path))
+        raise DatasetError(raw.problems, source=name)
     return raw
 
 
-def _read_folder(folder: Path) -> RawDataset:
-    raw = RawDataset(source=str(folder))
+def too_large_file(label: str, size: int, limits: ReadLimits) -> Problem | None:
+    if limits.max_file_bytes is not None and size > limits.max_file_bytes:
+        return Problem(label, None, None, None,
+                       f"the file has {size:,} bytes, more than the {limits.max_file_bytes:,} allowed here; "
+                       "split the dataset or import it with the command line")
+    return None
+
+
+def _read_folder(folder: Path, source: str, limits: ReadLimits) -> RawDataset:
+    raw = RawDataset(source=source)
     known = set(exchange_format().table_names)
     seen: dict[str, str] = {}
     # .csv in any case: a file named Labs.CSV is read, never skipped
@@ -81,15 +158,20 @@ def _read_folder(folder: Path) -> RawDataset:
                                         f"a second file for the table {name} (besides {seen[name]}); keep one"))
             continue
         seen[name] = label
+        problem = too_large_file(label, csv_path.stat().st_size, limits)
+        if problem is not None:
+            raw.problems.append(problem)
+            continue
         data = csv_path.read_bytes()
         raw.sha256[label] = hashlib.sha256(data).hexdigest()
-        table = _parse_csv(label, name, data, raw.problems)
+        table = _parse_csv(label, name, data, raw.problems, limits)
         if table is not None:
             raw.tables[name] = table
     return raw
 
 
-def _parse_csv(label: str, name: str, data: bytes, problems: list[Problem]) -> RawTable | None:
+def _parse_csv(label: str, name: str, data: bytes, problems: list[Problem],
+               limits: ReadLimits) -> RawTable | None:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -100,14 +182,15 @@ def _parse_csv(label: str, name: str, data: bytes, problems: list[Problem]) -> R
     if not text.strip():
         problems.append(Problem(label, 1, None, None, "the file is empty; it needs a header row"))
         return None
-    quick = _parse_csv_quickly(label, name, text, data)
+    quick = _parse_csv_quickly(label, name, text, data, problems, limits)
     if quick is not None:
         return quick
     # the csv module, not polars: polars pads a row with too few cells with nulls, silently
-    return _parse_csv_slowly(label, name, text, problems)
+    return _parse_csv_slowly(label, name, text, problems, limits)
 
 
-def _parse_csv_quickly(label: str, name: str, text: str, data: bytes) -> RawTable | None:
+def _parse_csv_quickly(label: str, name: str, text: str, data: bytes, problems: list[Problem],
+                       limits: ReadLimits) -> RawTable | None:
     """Polars' reader, only for a file that it provably reads as the csv module does; else None.
 
     That is a file without quotes, carriage returns or NUL characters, whose every line is one
@@ -120,139 +203,132 @@ def _parse_csv_quickly(label: str, name: str, text: str, data: bytes) -> RawTabl
     header = text.split("\n", 1)[0].split(",")
     if "" in header or len({h.strip().lower() for h in header}) != len(header):
         return None
+    if len(header) > limits.max_columns:
+        return None  # the csv module path reports it before reading a row
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     if text.count(",") != (len(header) - 1) * lines:
         return None
+    if _over_row_limits(label, lines - 1, len(header), problems, limits):
+        return _header_only(name, label, header)
+    names = frame_columns(len(header))
     try:
         frame = pl.read_csv(data.removeprefix(b"\xef\xbb\xbf"), infer_schema=False, has_header=True,
-                            raise_if_empty=True, empty_string_is_null=True)
+                            raise_if_empty=True, empty_string_is_null=True, new_columns=names)
     except Exception:  # noqa: BLE001 - anything polars rejects is read by the csv module
         return None
-    if frame.height + 1 != lines or frame.columns != header:
+    if frame.height + 1 != lines or frame.columns != names:
         return None
 
     def empty(c: str) -> pl.Expr:
         return pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
 
-    if frame.filter(empty(header[0])).filter(pl.all_horizontal([empty(c) for c in header])).height:
+    if frame.filter(empty(names[0])).filter(pl.all_horizontal([empty(c) for c in names])).height:
         return None  # a row of only empty cells is skipped by the csv module path
     frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
-    return RawTable(name, label, frame, header)
+    problems.extend(_long_cells(label, frame, header, limits))
+    return RawTable(name, label, frame, header, escaped=True)
 
 
-def _parse_csv_slowly(label: str, name: str, text: str, problems: list[Problem]) -> RawTable | None:
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    header = rows[0]
+def _header_only(name: str, label: str, header: list[str]) -> RawTable:
+    """The table's header without its rows, when a limit stopped the reading (the problem is
+    reported; the header still lets validation check the columns)."""
+    names = frame_columns(len(header))
+    frame = pl.DataFrame(schema=[(n, pl.String) for n in names] + [(ROW, pl.Int64)])
+    return RawTable(name, label, frame, header, escaped=True)
+
+
+def _over_row_limits(label: str, rows: int, width: int, problems: list[Problem], limits: ReadLimits) -> bool:
+    if limits.max_rows is not None and rows > limits.max_rows:
+        problems.append(Problem(label, limits.max_rows + 2, None, None,
+                                f"the table has more than {limits.max_rows:,} rows, the most allowed here; "
+                                "split it or import it with the command line"))
+        return True
+    if limits.max_cells is not None and rows * width > limits.max_cells:
+        problems.append(Problem(label, limits.max_cells // max(width, 1) + 2, None, None,
+                                f"the table has more than {limits.max_cells:,} cells ({width} columns), the most "
+                                "allowed here; split it or import it with the command line"))
+        return True
+    return False
+
+
+def _long_cells(label: str, frame: pl.DataFrame, header: list[str], limits: ReadLimits) -> list[Problem]:
+    """A problem for each cell longer than ``max_cell_chars`` (bytes are counted first: cheap)."""
+    limit = limits.max_cell_chars
+    names = [c for c in frame.columns if c != ROW]
+    if not names or frame.height == 0:
+        return []
+    longest = frame.select(pl.col(names).str.len_bytes().max()).row(0)
+    problems = []
+    for column, size in zip(names, longest):
+        if size is None or size <= limit:
+            continue
+        bad = frame.filter(pl.col(column).str.len_chars() > limit).select(ROW, column)
+        index = names.index(column)
+        for row, value in bad.iter_rows():
+            problems.append(long_cell_problem(label, row, header[index].strip() or column_letter(index + 1),
+                                              value, limit))
+    return problems
+
+
+def long_cell_problem(label: str, row: int, column: str, value: str, limit: int) -> Problem:
+    return Problem(label, row, column, value[:40] + "...",
+                   f"the cell has {len(value):,} characters, more than the {limit:,} a spreadsheet cell "
+                   "can hold; shorten it")
+
+
+def _parse_csv_slowly(label: str, name: str, text: str, problems: list[Problem],
+                      limits: ReadLimits) -> RawTable | None:
+    # a cell can be as long as the file: the csv module's own limit (131,072) must not stop it
+    # (ReadLimits.max_cell_chars reports a long cell by its row and column instead)
+    csv.field_size_limit(max(csv.field_size_limit(), min(len(text) + 1, 2**31 - 1)))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        problems.append(_quote_problem(label, 1, exc))
+        return None
     if not header:
         problems.append(Problem(label, 1, None, None, "the first row is empty; it must be the header row"))
         return None
+    if len(header) > limits.max_columns:
+        problems.append(Problem(label, 1, None, None,
+                                f"the header has {len(header):,} columns, more than the {limits.max_columns:,} "
+                                "allowed here"))
+        return _header_only(name, label, header[: limits.max_columns])
+    width = len(header)
     good: list[list[str | None]] = []
     numbers: list[int] = []
-    for i, row in enumerate(rows[1:], start=2):
+    i = 1
+    while True:
+        i += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # strict: a malformed quote ("1"5) is never read as 15
+            problems.append(_quote_problem(label, i, exc))
+            continue  # the csv module goes on with the next line
+        if _over_row_limits(label, i - 1, width, problems, limits):
+            break
         if not any(cell.strip() for cell in row):
             continue  # a blank row (an empty line, or only commas) is ignored
-        if len(row) != len(header):
+        if len(row) != width:
             problems.append(Problem(label, i, None, None,
-                                    f"the row has {len(row)} cells but the header has {len(header)}; "
+                                    f"the row has {len(row)} cells but the header has {width}; "
                                     "check for an unquoted comma or a missing cell"))
             continue
+        for j, cell in enumerate(row):
+            if len(cell) > limits.max_cell_chars:
+                problems.append(long_cell_problem(label, i, header[j].strip() or column_letter(j + 1),
+                                                  cell, limits.max_cell_chars))
         good.append([cell if cell != "" else None for cell in row])
         numbers.append(i)
-    frame = pl.DataFrame(good, schema=[(h, pl.String) for h in _dedupe(header)], orient="row")
+    frame = pl.DataFrame(good, schema=[(h, pl.String) for h in frame_columns(width)], orient="row")
     frame = frame.with_columns(pl.Series(ROW, numbers, dtype=pl.Int64))
-    return RawTable(name, label, frame, header)
+    return RawTable(name, label, frame, header, escaped=True)
 
 
-def _dedupe(header: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for h in header:
-        n = seen.get(h, 0)
-        seen[h] = n + 1
-        out.append(h if n == 0 else f"{h}__{n}")
-    return out
-
-
-def _read_workbook(path: Path) -> RawDataset:
-    import openpyxl
-
-    raw = RawDataset(source=str(path))
-    data = path.read_bytes()
-    raw.sha256[path.name] = hashlib.sha256(data).hexdigest()
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several unrelated types for a broken file
-        raw.problems.append(Problem(path.name, None, None, None,
-                                    f"cannot be opened as an .xlsx workbook ({exc}); save it again from Excel"))
-        return raw
-    known = set(exchange_format().table_names)
-    try:
-        for sheet in book.worksheets:
-            name = sheet.title.strip().lower()
-            label = f"{path.name}[{sheet.title}]"
-            if name not in known:
-                if name.startswith("_") or name in {"readme", "about"}:
-                    continue  # documentation sheets of the template workbook
-                raw.problems.append(Problem(label, None, None, None,
-                                            f"unknown sheet; the sheets are {', '.join(sorted(known))} "
-                                            "(a sheet whose name starts with '_' is ignored)"))
-                continue
-            if name in raw.tables:
-                raw.problems.append(Problem(label, None, None, None,
-                                            f"a second sheet for the table {name}; keep one"))
-                continue
-            table = _sheet_table(label, name, sheet, raw.problems)
-            if table is not None:
-                raw.tables[name] = table
-    finally:
-        book.close()
-    return raw
-
-
-def _sheet_table(label: str, name: str, sheet, problems: list[Problem]) -> RawTable | None:
-    from openpyxl.utils import get_column_letter
-
-    rows = sheet.iter_rows(values_only=True)
-    try:
-        header_cells = next(rows)
-    except StopIteration:
-        return None
-    header = [_cell_text(c) or "" for c in header_cells]
-    while header and header[-1] == "":
-        header.pop()
-    width = len(header)
-    records: list[list[str | None]] = []
-    numbers: list[int] = []
-    for i, cells in enumerate(rows, start=2):
-        values = [_cell_text(c) for c in cells[:width]]
-        values += [None] * (width - len(values))
-        beyond = [(j, _cell_text(c)) for j, c in enumerate(cells[width:], start=width + 1)
-                  if _cell_text(c) is not None]
-        for j, value in beyond:  # never dropped silently: a value needs a named column
-            problems.append(Problem(label, i, None, value,
-                                    f"a value in column {get_column_letter(j)}, which has no header; "
-                                    "give the column a name or remove the value"))
-        if all(v is None for v in values) and not beyond:
-            continue
-        records.append(values)
-        numbers.append(i)
-    frame = pl.DataFrame(records, schema=[(h, pl.String) for h in _dedupe(header)], orient="row")
-    frame = frame.with_columns(pl.Series(ROW, numbers, dtype=pl.Int64))
-    return RawTable(name, label, frame, header)
-
-
-def _cell_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    text = str(value)
-    return text if text.strip() != "" else None
+def _quote_problem(label: str, row: int, exc: csv.Error) -> Problem:
+    return Problem(label, row, None, None,
+                   f"a malformed quoted cell ({exc}); a quoted cell must end with a quote followed by a "
+                   'comma or the end of the line, and a quote inside it is doubled ("Genoa ""G.""")')

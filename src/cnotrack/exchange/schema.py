@@ -28,6 +28,10 @@ class ColumnSpec(BaseModel):
     aliases: dict[str, str] = {}
     min: float | None = None
     max: float | None = None
+    #: a column cnotrack adds beyond the exchange format's version 1 (docs/exchange-format.md):
+    #: optional on reading, and written only when some row of the table has a value, so that an
+    #: export of data that does not use it is exactly a version 1 file
+    extension: bool = False
 
 
 class TableSpec(BaseModel):

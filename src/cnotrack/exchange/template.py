@@ -55,5 +55,5 @@ def write_template(path: str | Path) -> Path:
         "Drugs (generic names; brand names are accepted):",
         *[f"    {d.name} ({d.drug_class}{', ' + d.atc if d.atc else ''})" for d in drugs().drugs],
     ]
-    write_workbook(Dataset({}), path, notes={"_README": lines, "_vocabularies": vocab})
+    write_workbook(Dataset({}), path, notes={"_README": lines, "_vocabularies": vocab}, every_column=True)
     return path

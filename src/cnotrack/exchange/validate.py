@@ -16,9 +16,10 @@ import polars as pl
 from ..errors import DatasetError, Problem
 from .cells import parse_column
 from .dataset import EXTRA, ROW, Dataset
-from .reader import RawDataset, RawTable, read_dataset
+from .reader import RawDataset, RawTable, ReadLimits, column_letter, read_dataset
 from .rules import canonical_lab_units, cross_field_problems
 from .schema import TableSpec, exchange_format
+from .spreadsheet import spreadsheet_text, spreadsheet_text_expr
 
 __all__ = ["check_dataset", "load_dataset", "validate_dataset"]
 
@@ -27,15 +28,21 @@ _OK = "__cells_ok"
 _UNSTORABLE = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
 
 
-def load_dataset(path: str | Path, *, keep_extra: bool = False) -> Dataset:
-    """Read and validate a dataset (CSV folder or .xlsx workbook); raise ``DatasetError``."""
-    return validate_dataset(read_dataset(path), keep_extra=keep_extra)
+def load_dataset(path: str | Path, *, keep_extra: bool = False, limits: ReadLimits | None = None,
+                 label: str | None = None) -> Dataset:
+    """Read and validate a dataset (CSV folder or .xlsx workbook); raise ``DatasetError``.
+
+    ``limits`` and ``label`` are those of ``read_dataset``: the bounds of the work, and the
+    dataset's name in problems and in ``Dataset.source`` (by default the folder's or
+    workbook's name, never its full path)."""
+    return validate_dataset(read_dataset(path, limits=limits, label=label), keep_extra=keep_extra)
 
 
-def check_dataset(path: str | Path, *, keep_extra: bool = False) -> list[Problem]:
+def check_dataset(path: str | Path, *, keep_extra: bool = False, limits: ReadLimits | None = None,
+                  label: str | None = None) -> list[Problem]:
     """Every problem of the dataset at ``path`` (an empty list for a valid dataset)."""
     try:
-        load_dataset(path, keep_extra=keep_extra)
+        load_dataset(path, keep_extra=keep_extra, limits=limits, label=label)
     except DatasetError as exc:
         return exc.problems
     return []
@@ -49,6 +56,7 @@ def validate_dataset(raw: RawDataset, *, keep_extra: bool = False) -> Dataset:
     fmt = exchange_format()
     typed: dict[str, pl.DataFrame] = {}
     labels: dict[str, str] = {}
+    present: dict[str, frozenset[str]] = {}
     for spec in fmt.tables:
         table = raw.tables.pop(spec.name, None)  # released once typed, to keep the peak memory low
         if table is None:
@@ -59,7 +67,9 @@ def validate_dataset(raw: RawDataset, *, keep_extra: bool = False) -> Dataset:
                                         f"{', '.join(c.name for c in spec.columns if c.required)}"))
             continue
         labels[spec.name] = table.source
-        frame = _type_table(table, spec, keep_extra, problems)
+        found: set[str] = set()
+        frame = _type_table(table, spec, keep_extra, problems, found=found)
+        present[spec.name] = frozenset(found | ({"censor"} if spec.name == "labs" and "value" in found else set()))
         if frame is not None:
             typed[spec.name] = frame
     # rows whose cells all parsed are checked further, so that every problem shows in one run
@@ -74,20 +84,23 @@ def validate_dataset(raw: RawDataset, *, keep_extra: bool = False) -> Dataset:
         raise DatasetError(problems, source=raw.source)
     if "labs" in typed:
         typed["labs"] = canonical_lab_units(typed["labs"])
-    return Dataset(typed, source=raw.source, sha256=dict(raw.sha256))
+    return Dataset(typed, source=raw.source, sha256=dict(raw.sha256), columns_present=present)
 
 
 def _type_table(table: RawTable, spec: TableSpec, keep_extra: bool,
-                problems: list[Problem]) -> pl.DataFrame | None:
+                problems: list[Problem], *, found: set[str] | None = None) -> pl.DataFrame | None:
+    """The typed table (with ``_OK``) or None when a required column is missing; ``found``
+    receives the format's columns that the table has."""
     label = table.source
     known = set(spec.column_names)
     columns: dict[str, str] = {}   # canonical name -> column name in the frame
     extra: list[str] = []
-    for header, frame_name in zip(table.header, [c for c in table.frame.columns if c != ROW]):
-        name = header.strip().lower()
+    data_columns = [c for c in table.frame.columns if c != ROW]
+    for index, (header, frame_name) in enumerate(zip(table.header, data_columns)):
+        name = (spreadsheet_text(header.strip()) if table.escaped else header).strip().lower()
         if name == "":
             if table.frame[frame_name].drop_nulls().len() > 0:
-                problems.append(Problem(label, 1, frame_name, None,
+                problems.append(Problem(label, 1, column_letter(index + 1), None,
                                         "a column without a header holds values; give it a name"))
             continue
         if name in columns or name in extra:
@@ -108,20 +121,31 @@ def _type_table(table: RawTable, spec: TableSpec, keep_extra: bool,
     missing = [c.name for c in spec.columns if c.required and c.name not in columns]
     for name in missing:
         problems.append(Problem(label, 1, name, None, "the required column is missing; add it"))
+    if found is not None:
+        found.update(name for name in columns if name in known)
     if missing:
         return None
 
+    # the frame's own names for the columns: the format's, and for extra columns names that no
+    # header can take (``__extra 1``), so that an extra column named ``_row`` is kept, not lost
+    inner = {name: (name if name in known else f"__extra {i}") for i, name in enumerate(columns)}
+
     raw = table.frame.select(
-        pl.col(ROW), *[pl.col(frame_name).alias(name) for name, frame_name in columns.items()]
+        pl.col(ROW), *[pl.col(frame_name).alias(inner[name]) for name, frame_name in columns.items()]
     ).with_columns(
         # trimmed, line breaks written \n (as a spreadsheet keeps them), empty = missing
-        [pl.col(name).str.strip_chars().str.replace_all("\r\n?", "\n").replace("", None)
+        [pl.col(inner[name]).str.strip_chars().str.replace_all("\r\n?", "\n").replace("", None)
          for name in columns]
     )
-    flags = raw.select([pl.col(name).str.contains(_UNSTORABLE).any() for name in columns]).row(0)
+    flags = raw.select([pl.col(inner[name]).str.contains(_UNSTORABLE).any() for name in columns]
+                       + [pl.col(inner[name]).str.starts_with("'").any().alias(f"__quoted {i}")
+                          for i, name in enumerate(columns)]).row(0)
+    quoted = [inner[name] for name, flag in zip(columns, flags[len(columns):]) if flag]
+    if table.escaped and quoted:  # CSV: the spreadsheet escape undone ('=1+2 is the text =1+2)
+        raw = raw.with_columns([spreadsheet_text_expr(pl.col(c)) for c in quoted])
     for name in [name for name, flag in zip(columns, flags) if flag]:
-        bad = raw.filter(pl.col(name).str.contains(_UNSTORABLE))
-        for row, value in bad.select(ROW, name).iter_rows():
+        bad = raw.filter(pl.col(inner[name]).str.contains(_UNSTORABLE))
+        for row, value in bad.select(ROW, inner[name]).iter_rows():
             problems.append(Problem(label, row, name, value,
                                     "contains a control character that spreadsheets and databases "
                                     "cannot store; remove it"))
@@ -159,7 +183,7 @@ def _type_table(table: RawTable, spec: TableSpec, keep_extra: bool,
     typed = typed.drop(list(msg.values()))
     typed = _cast_missing_columns(typed, spec)
     if extra:
-        typed = typed.with_columns(_extra_json(raw, extra).alias(EXTRA))
+        typed = typed.with_columns(_extra_json(raw, {inner[name]: name for name in extra}).alias(EXTRA))
     return typed
 
 
@@ -173,10 +197,12 @@ def _cast_missing_columns(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
     )
 
 
-def _extra_json(raw: pl.DataFrame, extra: list[str]) -> pl.Series:
+def _extra_json(raw: pl.DataFrame, extra: dict[str, str]) -> pl.Series:
+    """Each row's non-empty extra cells as a JSON object; ``extra`` maps the frame's names to
+    the columns' names."""
     values = []
-    for row in raw.select(extra).iter_rows(named=True):
-        kept = {k: v for k, v in sorted(row.items()) if v is not None}
+    for row in raw.select(list(extra)).iter_rows(named=True):
+        kept = {extra[k]: v for k, v in row.items() if v is not None}
         values.append(json.dumps(kept, ensure_ascii=False, sort_keys=True) if kept else None)
     return pl.Series(EXTRA, values, dtype=pl.String)
 

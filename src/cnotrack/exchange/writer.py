@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .dataset import EXTRA, Dataset
 from .schema import exchange_format
+from .spreadsheet import spreadsheet_safe
 
 __all__ = ["export_dataset", "table_rows", "write_csv_folder", "write_workbook"]
 
@@ -50,13 +51,16 @@ def format_cell(value: object) -> str:
     return str(value)
 
 
-def table_rows(dataset: Dataset, name: str) -> tuple[list[str], list[list[str]]]:
-    """Header and formatted rows of one table, sorted by the table's key."""
+def table_rows(dataset: Dataset, name: str, *, every_column: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted rows of one table, sorted by the table's key. An extension column
+    that no row uses is left out unless ``every_column`` (the template shows every column)."""
     spec = exchange_format().table(name)
     frame = dataset[name]
     key = list(spec.key)
     frame = frame.sort(key, nulls_last=False)
-    columns = list(spec.column_names)
+    # an extension column that no row uses is not written (the file stays a version 1 file)
+    columns = [c.name for c in spec.columns
+               if every_column or not (c.extension and frame.get_column(c.name).null_count() == frame.height)]
     extras: list[dict[str, str]] = []
     extra_names: list[str] = []
     if EXTRA in frame.columns:
@@ -78,17 +82,20 @@ def table_rows(dataset: Dataset, name: str) -> tuple[list[str], list[list[str]]]
 
 
 def write_csv_folder(dataset: Dataset, folder: Path) -> None:
+    """One CSV file per table; every cell through ``spreadsheet_safe``, so that a spreadsheet
+    shows a cell such as ``=1+2`` as that text and never runs it (reading undoes it)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in exchange_format().table_names:
         header, rows = table_rows(dataset, name)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerow([spreadsheet_safe(cell) for cell in header])
+        writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
         (folder / f"{name}.csv").write_bytes(buffer.getvalue().encode("utf-8"))
 
 
-def write_workbook(dataset: Dataset, path: Path, *, notes: dict[str, list[str]] | None = None) -> None:
+def write_workbook(dataset: Dataset, path: Path, *, notes: dict[str, list[str]] | None = None,
+                   every_column: bool = False) -> None:
     """Write one sheet per table (all cells as text, so nothing is reinterpreted by Excel)."""
     import openpyxl
     from openpyxl.styles import Font
@@ -97,15 +104,16 @@ def write_workbook(dataset: Dataset, path: Path, *, notes: dict[str, list[str]] 
     book.remove(book.active)
     for name in exchange_format().table_names:
         sheet = book.create_sheet(name)
-        header, rows = table_rows(dataset, name)
+        header, rows = table_rows(dataset, name, every_column=every_column)
         sheet.append(header)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
             if cell.data_type == "f":
                 cell.data_type = "s"
-        for row in rows:
+        for number, row in enumerate(rows, start=2):
             sheet.append([c if c != "" else None for c in row])
-            for cell in sheet[sheet.max_row]:
+            # the row's cells by position (``sheet[sheet.max_row]`` scans every cell: quadratic)
+            for cell in (sheet.cell(row=number, column=i) for i in range(1, len(header) + 1)):
                 cell.number_format = "@"
                 if cell.data_type == "f":  # openpyxl takes text starting with '=' for a formula
                     cell.data_type = "s"
