@@ -98,7 +98,7 @@ def test_import_of_a_bad_dataset_prints_the_problems_and_an_error_line_and_chang
 def test_import_then_import_again_reports_nothing_changed(monkeypatch, capsys, tmp_path, good_dataset):
     db = sqlite_url(tmp_path)
     code, out, _ = run(monkeypatch, capsys, "import", good_dataset, "--db", db)
-    assert code == 0 and "inserted" in out
+    assert code == 0 and "added" in out
     code, out, _ = run(monkeypatch, capsys, "import", good_dataset, "--db", db)
     assert code == 0 and "Nothing changed" in out
 

@@ -2,14 +2,17 @@
 
 from .database import Store, default_database_url, open_store, resolve_database_url
 from .exporter import read_store
-from .importer import ImportReport, import_dataset
+from .importer import ImportPlan, ImportReport, TablePlan, import_dataset, plan_import
 
 __all__ = [
+    "ImportPlan",
     "ImportReport",
     "Store",
     "default_database_url",
     "import_dataset",
     "open_store",
+    "plan_import",
     "read_store",
     "resolve_database_url",
+    "TablePlan",
 ]

@@ -54,14 +54,18 @@ audit_log = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("actor", sa.String(200), nullable=False),
-    sa.Column("action", sa.String(20), nullable=False, comment="insert, update, delete, restore"),
+    sa.Column("action", sa.String(20), nullable=False,
+              comment="insert, update, delete, restore; for security events see cnotrack.users"),
     sa.Column("table_name", sa.String(40), nullable=False),
-    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=True, comment="null only for a security event without a user"),
     sa.Column("record_key", sa.Text, nullable=False, comment="JSON of the natural key"),
     sa.Column("before", sa.Text, nullable=True, comment="JSON of the row before"),
     sa.Column("after", sa.Text, nullable=True, comment="JSON of the row after"),
     sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=True),
+    sa.Column("kind", sa.String(10), nullable=False, server_default="record",
+              comment="record: a change of a record; security: a sign-in, user change or report download"),
     sa.Index("ix_audit_log_record", "table_name", "record_id"),
+    sa.Index("ix_audit_log_kind", "kind"),
 )
 
 
@@ -74,6 +78,10 @@ users = sa.Table(
     sa.Column("center", sa.Text, nullable=True, comment="the patients.center this user works in"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("username_key", sa.String(200), nullable=False, unique=True,
+              comment="lower(username): usernames are case-insensitive, every lookup uses this"),
+    sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True,
+              comment="deleted users keep their row (and name) so that the audit trail stays unambiguous"),
 )
 
 sessions = sa.Table(
@@ -85,6 +93,8 @@ sessions = sa.Table(
     sa.Column("csrf_token", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False,
+              comment="the last request (updated at most once a minute), for the idle timeout"),
 )
 
 
@@ -118,7 +128,28 @@ def _record_table(name: str) -> sa.Table:
     )
 
 
+def _natural_key_indexes(table: sa.Table) -> None:
+    """One row per natural key (``exchange/format.yaml``: ``key``), enforced by the database, so
+    that two writers racing cannot both add the same record; soft-deleted rows keep their key.
+    A key column that may be empty (a lesion's side, segment) is indexed as ``coalesce(col, '')``:
+    SQL counts NULLs as distinct, and '' is never a stored value (an empty cell is NULL)."""
+    spec = exchange_format().table(table.name)
+    key = list(spec.key)
+    if len(key) == 1 and table.c[key[0]].unique:
+        return  # patients.patient_id, imaging.study_id: a unique constraint already
+    parts = [table.c[k] if not table.c[k].nullable else sa.func.coalesce(table.c[k], sa.literal_column("''"))
+             for k in key]
+    sa.Index(f"uq_{table.name}_key", *parts, unique=True)
+    if table.name == "lesions":
+        # a lesion_id names one lesion of its study (among the lesions not deleted)
+        live_named = sa.and_(table.c.lesion_id.is_not(None), table.c.deleted_at.is_(None))
+        sa.Index("uq_lesions_lesion_id", table.c.study_id, table.c.lesion_id, unique=True,
+                 sqlite_where=live_named, postgresql_where=live_named)
+
+
 RECORD_TABLES: dict[str, sa.Table] = {name: _record_table(name) for name in exchange_format().table_names}
+for _table in RECORD_TABLES.values():
+    _natural_key_indexes(_table)
 
 
 def record_table(name: str) -> sa.Table:

@@ -1,38 +1,118 @@
-"""Uploading a dataset: the validation table first, the import only when confirmed.
+"""Uploading a dataset: the validation table first, then what the import would change, and the
+import only when confirmed.
 
 The uploaded files wait in a private temporary folder under a random token that only the
-user who uploaded them can confirm; the import itself is ``import_dataset`` (all or nothing,
-audited with the user's name).
+user who uploaded them can confirm or cancel; the import itself is ``import_dataset`` (all or
+nothing, audited with the user's name). Before the user confirms, the page shows per table the
+rows the import would add, change (with the columns that change) and leave unchanged
+(``plan_import``); after, what it did.
+
+Bounded work: the request body is counted as it is received (a chunked upload has no
+Content-Length to trust) and stopped at ``max_upload_bytes()`` with a 413; the files are read
+with the reader's upload limits (rows, columns, cells, workbook size). A pending upload's
+folder is deleted when it is confirmed, cancelled or expires (expired ones are swept on every
+upload, confirmation and cancellation, and all are deleted when the application shuts down).
+No page or error names the server's temporary folder: problems are labelled with the uploaded
+files' names.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
+from starlette.types import Message, Receive
 
-from ..errors import DatasetError, Problem
-from ..exchange import read_dataset, validate_dataset
-from ..store.importer import import_dataset
+from ..errors import CnotrackError, DatasetError, Problem
+from ..exchange import validate_dataset
+from ..exchange.reader import UPLOAD_LIMITS, read_dataset
+from ..store.importer import import_dataset, plan_import
 from ..users import User
 from .deps import page_user
 from .errors import ApiError
 from .services import check_import_allowed
 from .templating import render
 
-__all__ = ["router"]
+__all__ = ["MAX_UPLOAD_BYTES", "MAX_UPLOAD_ENV_VAR", "PENDING_SECONDS", "max_upload_bytes", "router"]
 
-router = APIRouter(include_in_schema=False)
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-_PENDING_SECONDS = 3600
+MAX_UPLOAD_ENV_VAR = "CNOTRACK_MAX_UPLOAD_BYTES"
+PENDING_SECONDS = 3600
+_MAX_FILES = 50
+_FOLDER_PREFIX = "cnotrack-upload-"
+clock: Callable[[], float] = time.monotonic  # replaced by tests, to expire uploads without waiting
+
+
+def max_upload_bytes() -> int:
+    """The largest request body an upload may have: ``$CNOTRACK_MAX_UPLOAD_BYTES``, else 50 MB."""
+    text = os.environ.get(MAX_UPLOAD_ENV_VAR, "")
+    return int(text) if text.isdigit() and int(text) > 0 else MAX_UPLOAD_BYTES
+
+
+class UploadTooLarge(ApiError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, "too_large", f"the upload is larger than {_size(limit)}; split the dataset "
+                                           "or import it with the command line (cnotrack import)")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n:,} bytes"
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    """``receive`` that stops the request (413) once its body passes ``limit`` bytes."""
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise UploadTooLarge(limit)
+        return message
+
+    return counted
+
+
+class _BoundedRoute(APIRoute):
+    """A route whose request body is counted while it is received, for every reader of it
+    (the CSRF check parses the form before the route does)."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            limit = max_upload_bytes()
+            if int(request.headers.get("content-length") or 0) > limit:
+                raise UploadTooLarge(limit)
+            return await handler(Request(request.scope, _counted(request.receive, limit), request._send))
+
+        return bounded
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    pending = getattr(app.state, "pending_imports", None)
+    if pending:
+        for token in list(pending):
+            _discard(pending, token)
+
+
+router = APIRouter(include_in_schema=False, route_class=_BoundedRoute, lifespan=_lifespan)
 
 
 @dataclass
@@ -41,6 +121,7 @@ class PendingImport:
     dataset_path: Path
     user_id: int
     source: str
+    names: list[str]
     created: float
 
 
@@ -55,28 +136,62 @@ def import_page(request: Request, user: User = Depends(page_user)) -> Response:
     return render(request, "import.html", {})
 
 
-def _load(path: Path, source: str):
-    raw = read_dataset(path)
+def _load(path: Path, label: str):
+    """Read (within the upload limits) and validate the uploaded dataset, labelled by the
+    uploaded files' names, never by the temporary folder."""
+    raw = read_dataset(path, limits=UPLOAD_LIMITS, label=label)
     dataset = validate_dataset(raw)
-    dataset.source = source
+    dataset.source = label
     return dataset
+
+
+def _hidden(text: object, folder: Path) -> object:
+    """``text`` with the temporary folder's path removed (a last guard: labels never carry it)."""
+    if not isinstance(text, str):
+        return text
+    for form in (str(folder) + os.sep, str(folder), folder.name):
+        text = text.replace(form, "")
+    return text
+
+
+def _without_folder(problems: list[Problem], folder: Path) -> list[Problem]:
+    return [Problem(*(_hidden(getattr(p, f), folder) for f in ("table", "row", "column", "value", "message")))
+            for p in problems]
+
+
+def _pending(request: Request) -> dict[str, PendingImport]:
+    pending = request.app.state.pending_imports
+    now = clock()
+    for token, item in list(pending.items()):
+        if now - item.created > PENDING_SECONDS:
+            _discard(pending, token)
+    return pending
+
+
+def _discard(pending: dict[str, PendingImport], token: str) -> None:
+    item = pending.pop(token, None)
+    if item is not None:
+        shutil.rmtree(item.folder, ignore_errors=True)
 
 
 @router.post("/import", response_class=HTMLResponse)
 async def upload(request: Request, user: User = Depends(page_user)) -> Response:
     _require_writer(user)
-    if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
-        raise ApiError(413, "too_large", f"the upload is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
-    form = await request.form()
+    pending = _pending(request)
+    form = await request.form(max_files=_MAX_FILES, max_fields=_MAX_FILES + 10)
     uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
-    folder = Path(tempfile.mkdtemp(prefix="cnotrack-upload-"))
-    names = []
+    folder = Path(tempfile.mkdtemp(prefix=_FOLDER_PREFIX))
+    names: list[str] = []
     try:
         for upload_file in uploads:
             name = Path(upload_file.filename.replace("\\", "/")).name
             if not name.lower().endswith((".csv", ".xlsx")) or name.startswith("."):
                 raise _refusal(f"{name}: upload CSV files (patients.csv, ...) or one .xlsx workbook")
-            (folder / name).write_bytes(await upload_file.read())
+            if name in names:
+                raise _refusal(f"{name}: the file is uploaded twice; upload each file once")
+            with open(folder / name, "wb") as target:
+                while chunk := await upload_file.read(2**20):
+                    target.write(chunk)
             names.append(name)
         if not names:
             raise _refusal("choose the dataset's files: CSV files (one per table) or one .xlsx workbook")
@@ -84,49 +199,72 @@ async def upload(request: Request, user: User = Depends(page_user)) -> Response:
         if workbooks and len(names) > 1:
             raise _refusal("upload either CSV files or one .xlsx workbook, not both")
         path = folder / workbooks[0] if workbooks else folder
+        label = workbooks[0] if workbooks else "upload"
         source = "upload: " + ", ".join(sorted(names))
-        dataset = await run_in_threadpool(_load, path, source)
-        check_import_allowed(request.app.state.store, user, dataset)
+        dataset = await run_in_threadpool(_load, path, label)
+        dataset.source = source
+        store = request.app.state.store
+        check_import_allowed(store, user, dataset)
+        plan = await run_in_threadpool(plan_import, dataset, store)
     except DatasetError as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        return render(request, "import.html", {"problems": exc.problems[:1000], "n_problems": len(exc.problems),
+        problems = _without_folder(exc.problems, folder)
+        return render(request, "import.html", {"problems": problems[:1000], "n_problems": len(problems),
                                                "names": names}, 422)
+    except CnotrackError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        if folder.name in str(exc):
+            raise CnotrackError(str(_hidden(str(exc), folder))) from None
+        raise
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    pending = request.app.state.pending_imports
-    _forget_old(pending)
     token = secrets.token_urlsafe(24)
-    pending[token] = PendingImport(folder, path, user.id, source, time.monotonic())
-    return render(request, "import.html", {"token": token, "counts": dataset.row_counts(), "names": names})
+    pending[token] = PendingImport(folder, path, user.id, source, names, clock())
+    return render(request, "import.html", {"token": token, "plan": plan, "names": names,
+                                           "counts": dataset.row_counts()})
 
 
 def _refusal(message: str) -> DatasetError:
     return DatasetError([Problem("upload", None, None, None, message)])
 
 
-def _forget_old(pending: dict[str, PendingImport]) -> None:
-    now = time.monotonic()
-    for token, item in list(pending.items()):
-        if now - item.created > _PENDING_SECONDS:
-            shutil.rmtree(item.folder, ignore_errors=True)
-            pending.pop(token, None)
+async def _claim(request: Request, user: User) -> PendingImport:
+    """The caller's pending upload named by the form's token, taken out of the waiting list."""
+    form = await request.form(max_files=0, max_fields=10)
+    pending = _pending(request)
+    token = str(form.get("token") or "")
+    item = pending.get(token)
+    if item is None or item.user_id != user.id:
+        raise ApiError(404, "not_found", "no upload waits for confirmation under this token (it was confirmed, "
+                                         "cancelled or has expired); upload the files again")
+    pending.pop(token, None)
+    return item
 
 
 @router.post("/import/confirm", response_class=HTMLResponse)
 async def confirm(request: Request, user: User = Depends(page_user)) -> Response:
     _require_writer(user)
-    form = await request.form()
-    pending = request.app.state.pending_imports
-    item = pending.get(str(form.get("token") or ""))
-    if item is None or item.user_id != user.id:
-        raise ApiError(404, "not_found", "no upload waits for confirmation under this token; upload the files again")
-    pending.pop(str(form.get("token")), None)
+    item = await _claim(request, user)
     store = request.app.state.store
     try:
-        dataset = await run_in_threadpool(_load, item.dataset_path, item.source)
+        label = item.dataset_path.name if item.dataset_path != item.folder else "upload"
+        dataset = await run_in_threadpool(_load, item.dataset_path, label)
+        dataset.source = item.source
         check_import_allowed(store, user, dataset)
         report = await run_in_threadpool(import_dataset, dataset, store, actor=user.username)
+    except DatasetError as exc:
+        problems = _without_folder(exc.problems, item.folder)
+        return render(request, "import.html", {"problems": problems[:1000], "n_problems": len(problems),
+                                               "names": item.names}, 422)
     finally:
         shutil.rmtree(item.folder, ignore_errors=True)
-    return render(request, "import.html", {"report": report})
+    return render(request, "import.html", {"report": report, "plan": report.plan})
+
+
+@router.post("/import/cancel", response_class=HTMLResponse)
+async def cancel(request: Request, user: User = Depends(page_user)) -> Response:
+    _require_writer(user)
+    item = await _claim(request, user)
+    shutil.rmtree(item.folder, ignore_errors=True)
+    return render(request, "import.html", {"cancelled": item.names})
