@@ -6,7 +6,11 @@ exchange format, and enforces the same rules:
 - **Roles and centers.** A viewer reads; an investigator also creates, edits and deletes; both
   only for the patients of their own center (``patients.center``), and a record belongs to the
   patient it names (a lesion to the patient of its imaging study). An admin reads and changes
-  everything. Anything else raises ``AccessError``.
+  everything. A write by a viewer raises ``AccessError``. A record of another center, live or
+  deleted, is answered exactly as a record that does not exist (``RecordNotFoundError``, or the
+  exchange format's "no such patient_id" for a reference), so that no answer tells whether it
+  exists; a natural key held by another center's record is a ``RecordConflictError`` that names
+  only the submitted key, the same whether the holder is live or deleted.
 - **The exchange format's rules.** A record is validated exactly as a row of a dataset file
   (:func:`cnotrack.exchange.records.validate_record`); the patient or study it refers to must
   exist. Problems raise ``DatasetError`` with every problem.
@@ -14,7 +18,9 @@ exchange format, and enforces the same rules:
   and after) in the same transaction as the change. Deletes are soft: the row stays, with
   ``deleted_at`` set, and is no longer read.
 - **No silent overwrite.** An update names the ``version`` it was made from; if the record has
-  changed since, ``RecordConflictError`` carries both versions.
+  changed since, ``RecordConflictError`` carries both versions. Natural keys are unique in the
+  database: of simultaneous creates (or edits) of one key, one wins and the others get
+  ``RecordConflictError``, never a duplicate.
 """
 
 from __future__ import annotations
@@ -90,36 +96,41 @@ def may_see_patient(user: User, center: str | None) -> bool:
     return user.is_admin or (center is not None and center == user.center)
 
 
-def _patient_of(conn: sa.Connection, table: str, row: Mapping[str, Any]) -> str | None:
+def _center_of(conn: sa.Connection, patient_id: object) -> tuple[bool, str | None]:
+    """Whether the patient exists (deleted or not), and their center."""
+    patients = record_table("patients")
+    found = conn.execute(sa.select(patients.c.center).where(patients.c.patient_id == patient_id)).first()
+    return (found is not None, found[0] if found else None)
+
+
+def _record_center(conn: sa.Connection, table: str, row: Mapping[str, Any]) -> str | None:
+    """The center of the patient a record belongs to, deleted rows included (a lesion belongs
+    to the patient of its imaging study; a patient record carries its center)."""
     if table == "patients":
-        return row.get("patient_id")
+        return row.get("center")
     if table == "lesions":
         imaging = record_table("imaging")
-        return conn.execute(sa.select(imaging.c.patient_id).where(imaging.c.study_id == row.get("study_id"))).scalar()
-    return row.get("patient_id")
+        patient = conn.execute(sa.select(imaging.c.patient_id)
+                               .where(imaging.c.study_id == row.get("study_id"))).scalar()
+        return _center_of(conn, patient)[1]
+    return _center_of(conn, row.get("patient_id"))[1]
 
 
-def _center_of(conn: sa.Connection, patient_id: str | None) -> tuple[bool, str | None]:
-    """Whether the patient exists (not deleted), and their center."""
-    patients = record_table("patients")
-    found = conn.execute(sa.select(patients.c.center).where(patients.c.patient_id == patient_id,
-                                                            patients.c.deleted_at.is_(None))).first()
-    return (found is not None, found[0] if found else None)
+def _may_see(conn: sa.Connection, user: User, table: str, row: Mapping[str, Any]) -> bool:
+    return user.is_admin or may_see_patient(user, _record_center(conn, table, row))
+
+
+def _require_writer(user: User) -> None:
+    if not user.can_write:
+        raise AccessError(f"a {user.role.value} reads records but cannot change them; ask an investigator "
+                          "or an admin")
 
 
 def _require_access(conn: sa.Connection, user: User, table: str, row: Mapping[str, Any], *, write: bool,
                     what: str = "this record") -> None:
-    if write and not user.can_write:
-        raise AccessError(f"a {user.role.value} reads records but cannot change them; ask an investigator "
-                          "or an admin")
-    if user.is_admin:
-        return
-    patient = _patient_of(conn, table, row)
-    if table == "patients":
-        center = row.get("center")
-    else:
-        _, center = _center_of(conn, patient)
-    if not may_see_patient(user, center):
+    if write:
+        _require_writer(user)
+    if not _may_see(conn, user, table, row):
         raise AccessError(f"{what} belongs to a patient of another center; {user.username} works with the "
                           f"patients of {user.center!r} only")
 
@@ -151,24 +162,45 @@ def list_records(store: Store, user: User, table: str, *, filters: Mapping[str, 
         return [_as_record(table, r) for r in conn.execute(query).mappings()]
 
 
-def _current(conn: sa.Connection, table: str, record_id: int) -> dict[str, Any]:
+def _not_found(table: str, record_id: int) -> RecordNotFoundError:
+    return RecordNotFoundError(f"no {table} record with id {record_id}")
+
+
+def _current(conn: sa.Connection, user: User, table: str, record_id: int) -> dict[str, Any]:
+    """The live record ``record_id`` if ``user`` may see it. A record of another center, live or
+    deleted, is answered exactly as an id that does not exist."""
     t = _check_table(table)
     row = conn.execute(sa.select(t).where(t.c.id == record_id)).mappings().first()
-    if row is None or row["deleted_at"] is not None:
-        raise RecordNotFoundError(f"no {table} record with id {record_id}"
-                                  + (" (it was deleted; its history is in the audit trail)" if row else ""))
+    if row is None or not _may_see(conn, user, table, row):
+        raise _not_found(table, record_id)
+    if row["deleted_at"] is not None:
+        raise RecordNotFoundError(f"no {table} record with id {record_id} (it was deleted; its history is in "
+                                  "the audit trail)")
     return dict(row)
 
 
 def get_record(store: Store, user: User, table: str, record_id: int) -> dict[str, Any]:
-    """One record that ``user`` may see; ``RecordNotFoundError`` or ``AccessError`` otherwise."""
+    """One record that ``user`` may see; ``RecordNotFoundError`` otherwise (also for a record of
+    another center, so that its existence is not revealed)."""
     with store.engine.connect() as conn:
-        row = _current(conn, table, record_id)
-        _require_access(conn, user, table, row, write=False)
+        row = _current(conn, user, table, record_id)
     return _as_record(table, row)
 
 
 # ---- changing -------------------------------------------------------------------------------
+
+def _visible_reference(conn: sa.Connection, user: User, target_table: str, column: str, value: object) -> bool:
+    """Whether the patient or study ``value`` exists, is not deleted and ``user`` may see it (a
+    patient or study of another center is answered as one that does not exist)."""
+    target = record_table(target_table)
+    query = sa.select(target.c.id).where(target.c[column] == value, target.c.deleted_at.is_(None))
+    if not user.is_admin:
+        if target_table == "patients":
+            query = query.where(target.c.center == user.center)
+        else:
+            query = query.where(target.c.patient_id.in_(_visible_patients(user)))
+    return conn.execute(query).first() is not None
+
 
 def _validated(conn: sa.Connection, user: User, table: str, values: Mapping[str, object]) -> dict[str, Any]:
     values = dict(values)
@@ -178,7 +210,8 @@ def _validated(conn: sa.Connection, user: User, table: str, values: Mapping[str,
     if table == "chaq":
         visits = record_table("assessments")
         rows = conn.execute(sa.select(visits.c.patient_id, visits.c.date).where(
-            visits.c.deleted_at.is_(None), visits.c.patient_id == str(values.get("patient_id")))).all()
+            visits.c.deleted_at.is_(None), visits.c.patient_id == str(values.get("patient_id")),
+            visits.c.patient_id.in_(_visible_patients(user)))).all()
         related["assessments"] = pl.DataFrame([tuple(r) for r in rows], orient="row",
                                               schema={"patient_id": pl.String, "date": pl.Date})
     typed, problems = validate_record(table, values, related=related)
@@ -187,10 +220,7 @@ def _validated(conn: sa.Connection, user: User, table: str, values: Mapping[str,
     assert typed is not None
     for column in exchange_format().table(table).columns:
         if column.references and typed[column.name] is not None:
-            target = record_table(column.references)
-            exists = conn.execute(sa.select(target.c.id).where(target.c[column.name] == typed[column.name],
-                                                               target.c.deleted_at.is_(None))).first()
-            if exists is None:
+            if not _visible_reference(conn, user, column.references, column.name, typed[column.name]):
                 raise DatasetError([Problem(table, None, column.name, str(typed[column.name]),
                                             f"no such {column.name} in {column.references}; add it there first or "
                                             "correct the identifier (identifiers are case-sensitive)")], source=table)
@@ -202,6 +232,7 @@ def _key(table: str, values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _same_key(conn: sa.Connection, table: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The record (live or deleted, of any center) holding the natural key of ``values``."""
     t = record_table(table)
     query = sa.select(t)
     for k, v in _key(table, values).items():
@@ -226,37 +257,71 @@ def _describe_key(table: str, values: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={'' if v is None else v}" for k, v in _key(table, values).items())
 
 
+def _unavailable(table: str, typed: Mapping[str, Any], submitted: Mapping[str, object]) -> RecordConflictError:
+    """A key held by a record ``user`` may not see (another center's, live or deleted): the
+    answer names only the submitted key, never the holder, and is the same for a deleted holder."""
+    return RecordConflictError(f"{_describe_key(table, typed)} is not available for a new {table} record (it is "
+                               "taken by a record you cannot see); choose another identifier",
+                               current=None, submitted=dict(submitted))
+
+
+class _LostRace(Exception):
+    """Another request changed the row between our read and our write."""
+
+
 def create_record(store: Store, user: User, table: str, values: Mapping[str, object]) -> dict[str, Any]:
     """Add a record (validated, referenced rows checked, audited) and return it.
 
     A record whose natural key is already taken is a ``RecordConflictError``, unless the
-    record holding it was deleted: then that record is restored with the new values.
+    record holding it was deleted: then that record is restored with the new values. A key
+    taken by another center's record (live or deleted) is a ``RecordConflictError`` that tells
+    nothing of that record. Two simultaneous creates of one key store one record: the other
+    gets the ``RecordConflictError``.
     """
-    t = _check_table(table)
+    _check_table(table)
+    _require_writer(user)
+    try:
+        return _create(store, user, table, values)
+    except (sa.exc.IntegrityError, _LostRace) as exc:
+        race: Exception = exc
+    with store.engine.connect() as conn:
+        typed = _validated(conn, user, table, values)
+        existing = _same_key(conn, table, typed)
+        if existing is None or existing["deleted_at"] is not None:
+            raise race
+        if not _may_see(conn, user, table, existing):
+            raise _unavailable(table, typed, values) from None
+        raise RecordConflictError(f"a {table} record with {_describe_key(table, typed)} was created at the same "
+                                  f"time (id {existing['id']}); edit that one instead",
+                                  current=_as_record(table, existing), submitted=dict(values)) from None
+
+
+def _create(store: Store, user: User, table: str, values: Mapping[str, object]) -> dict[str, Any]:
+    t = record_table(table)
     now = dt.datetime.now(dt.timezone.utc)
-    with store.engine.begin() as conn:
-        if not user.can_write:
-            _require_access(conn, user, table, values, write=True)
+    with store.begin_write() as conn:  # on SQLite: waits for another writer, then reads
         typed = _validated(conn, user, table, values)
         _require_access(conn, user, table, typed, write=True, what="the new record")
         data = row_values(table, typed)
         existing = _same_key(conn, table, typed)
+        if existing is not None and not _may_see(conn, user, table, existing):
+            raise _unavailable(table, typed, values)
         if existing is not None and existing["deleted_at"] is None:
             raise RecordConflictError(f"a {table} record with {_describe_key(table, typed)} exists already "
                                       f"(id {existing['id']}); edit that one instead",
                                       current=_as_record(table, existing), submitted=dict(values))
         if existing is not None:
-            if not user.is_admin:
-                _require_access(conn, user, table, existing, write=True, what="the deleted record with this key")
-            conn.execute(t.update().where(t.c.id == existing["id"]).values(
+            done = conn.execute(t.update().where(t.c.id == existing["id"], t.c.version == existing["version"]).values(
                 **data, version=existing["version"] + 1, deleted_at=None, import_id=None, source_file=None,
                 source_sha256=None, source_row=None))
+            if done.rowcount != 1:
+                raise _LostRace()
             record_id = existing["id"]
             _audit(conn, user, "restore", table, record_id, existing, data, now)
         else:
             record_id = conn.execute(t.insert().values(**data, version=1)).inserted_primary_key[0]
             _audit(conn, user, "insert", table, record_id, None, data, now)
-        row = _current(conn, table, record_id)
+        row = _current(conn, user, table, record_id)
     return _as_record(table, row)
 
 
@@ -276,6 +341,21 @@ def _children(conn: sa.Connection, table: str, key_value: object, *, live_only: 
 _REFERENCED_KEY = {"patients": "patient_id", "imaging": "study_id"}
 
 
+def _key_held(conn: sa.Connection, user: User, table: str, record_id: int, typed: Mapping[str, Any],
+              current: Mapping[str, Any], submitted: Mapping[str, object]) -> RecordConflictError | None:
+    """The conflict of an edit that gives a record the key another record holds, if it does."""
+    other = _same_key(conn, table, typed)
+    if other is None or other["id"] == record_id:
+        return None
+    if not _may_see(conn, user, table, other):
+        return RecordConflictError(f"{_describe_key(table, typed)} is not available (it is taken by a record you "
+                                   "cannot see); choose another key",
+                                   current=_as_record(table, current), submitted=dict(submitted))
+    return RecordConflictError(f"another {table} record (id {other['id']}) has {_describe_key(table, typed)}; "
+                               "choose another key or edit that record",
+                               current=_as_record(table, current), submitted=dict(submitted))
+
+
 def update_record(store: Store, user: User, table: str, record_id: int, values: Mapping[str, object],
                   version: int) -> dict[str, Any]:
     """Replace the data of a record with ``values`` (every column; a missing one becomes empty).
@@ -283,11 +363,26 @@ def update_record(store: Store, user: User, table: str, record_id: int, values: 
     ``version`` is the version the edit was made from; a record changed since raises
     ``RecordConflictError`` with the ``current`` and the ``submitted`` versions.
     """
-    t = _check_table(table)
+    _check_table(table)
+    _require_writer(user)
+    try:
+        return _update(store, user, table, record_id, values, version)
+    except sa.exc.IntegrityError as exc:
+        race = exc
+    with store.engine.connect() as conn:
+        current = _current(conn, user, table, record_id)
+        conflict = _key_held(conn, user, table, record_id, _validated(conn, user, table, values), current, values)
+        if conflict is None:
+            raise race
+        raise conflict from None
+
+
+def _update(store: Store, user: User, table: str, record_id: int, values: Mapping[str, object],
+            version: int) -> dict[str, Any]:
+    t = record_table(table)
     now = dt.datetime.now(dt.timezone.utc)
-    with store.engine.begin() as conn:
-        current = _current(conn, table, record_id)
-        _require_access(conn, user, table, current, write=True)
+    with store.begin_write() as conn:  # on SQLite: waits for another writer, then reads
+        current = _current(conn, user, table, record_id)
         if current["version"] != version:
             raise RecordConflictError(
                 f"the {table} record {record_id} was changed by someone else since version {version} was read "
@@ -300,11 +395,9 @@ def update_record(store: Store, user: User, table: str, record_id: int, values: 
         before = {c: current[c] for c in data}
         if before == data:
             return _as_record(table, current)
-        other = _same_key(conn, table, typed)
-        if other is not None and other["id"] != record_id:
-            raise RecordConflictError(f"another {table} record (id {other['id']}) has {_describe_key(table, typed)}; "
-                                      "choose another key or edit that record",
-                                      current=_as_record(table, current), submitted=dict(values))
+        conflict = _key_held(conn, user, table, record_id, typed, current, values)
+        if conflict is not None:
+            raise conflict
         key = _REFERENCED_KEY.get(table)
         if key and before[key] != data[key] and _children(conn, table, before[key], live_only=False):
             raise RecordConflictError(f"{key} {before[key]!r} cannot change: other records refer to it; "
@@ -314,10 +407,10 @@ def update_record(store: Store, user: User, table: str, record_id: int, values: 
             **data, version=version + 1))
         if done.rowcount != 1:  # changed between our read and our write
             raise RecordConflictError(f"the {table} record {record_id} was changed by someone else; try again",
-                                      current=_as_record(table, _current(conn, table, record_id)),
+                                      current=_as_record(table, _current(conn, user, table, record_id)),
                                       submitted={"version": version, **dict(values)})
         _audit(conn, user, "update", table, record_id, before, data, now)
-        row = _current(conn, table, record_id)
+        row = _current(conn, user, table, record_id)
     return _as_record(table, row)
 
 
@@ -328,11 +421,16 @@ def delete_record(store: Store, user: User, table: str, record_id: int, version:
     (``RecordConflictError``): delete those first. With ``version``, a record changed since
     that version is not deleted either.
     """
-    t = _check_table(table)
+    _check_table(table)
+    _require_writer(user)
+    return _delete(store, user, table, record_id, version)
+
+
+def _delete(store: Store, user: User, table: str, record_id: int, version: int | None) -> dict[str, Any]:
+    t = record_table(table)
     now = dt.datetime.now(dt.timezone.utc)
-    with store.engine.begin() as conn:
-        current = _current(conn, table, record_id)
-        _require_access(conn, user, table, current, write=True)
+    with store.begin_write() as conn:  # on SQLite: waits for another writer, then reads
+        current = _current(conn, user, table, record_id)
         if version is not None and current["version"] != version:
             raise RecordConflictError(f"the {table} record {record_id} was changed since version {version} "
                                       f"(it is now at version {current['version']}); look at it again before deleting",
@@ -342,45 +440,69 @@ def delete_record(store: Store, user: User, table: str, record_id: int, version:
             raise RecordConflictError(f"{n} record{'s' if n != 1 else ''} still refer{'' if n != 1 else 's'} to "
                                       f"{key} {current[key]!r}; delete {'them' if n != 1 else 'it'} first",
                                       current=_as_record(table, current))
-        conn.execute(t.update().where(t.c.id == record_id).values(deleted_at=now, version=current["version"] + 1))
+        done = conn.execute(t.update().where(t.c.id == record_id, t.c.version == current["version"])
+                            .values(deleted_at=now, version=current["version"] + 1))
+        if done.rowcount != 1:
+            raise RecordConflictError(f"the {table} record {record_id} was changed by someone else while it was "
+                                      "being deleted; look at it again", current=None)
         _audit(conn, user, "delete", table, record_id, current, None, now)
     return _as_record(table, current)
 
 
 # ---- the audit trail and the evaluation -----------------------------------------------------
 
+def _audit_visible(user: User) -> sa.ColumnElement[bool]:
+    """An audit row is shown to a non-admin when the record it names (by table and id, deleted
+    records included) belongs to a patient who is now of the user's center."""
+    patients, imaging = record_table("patients"), record_table("imaging")
+    conditions = []
+    for name in RECORD_TYPES:
+        t = record_table(name)
+        if name == "patients":
+            owned = sa.select(t.c.id).where(t.c.center == user.center)
+        elif name == "lesions":
+            owned = (sa.select(t.c.id).join(imaging, imaging.c.study_id == t.c.study_id)
+                     .join(patients, patients.c.patient_id == imaging.c.patient_id)
+                     .where(patients.c.center == user.center))
+        else:
+            owned = (sa.select(t.c.id).join(patients, patients.c.patient_id == t.c.patient_id)
+                     .where(patients.c.center == user.center))
+        owned = owned.where(t.c.id == audit_log.c.record_id).correlate(audit_log)
+        conditions.append((audit_log.c.table_name == name, owned.exists()))
+    # a CASE, not an OR of (table, exists) pairs: an OR lets the database gather every entry of
+    # every table through the table_name index before sorting; a CASE lets it walk the trail
+    # newest first and stop at the limit
+    return sa.case(*conditions, else_=sa.false()) == sa.true()
+
+
 def audit_trail(store: Store, user: User, *, table: str | None = None, record_id: int | None = None,
-                limit: int = 1000) -> list[dict[str, Any]]:
+                limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
     """The audit trail, oldest first, of one record, one table or everything, limited to the
-    records of the patients ``user`` may see (of every patient, for an admin)."""
+    records of the patients ``user`` may see (of every patient, for an admin): the newest
+    ``limit`` entries (every entry for ``limit=0``), skipping the ``offset`` newest. The
+    filtering, ordering and limit run in the database."""
     if table is not None:
         _check_table(table)
-    query = sa.select(audit_log).order_by(audit_log.c.id)
+    # record changes only: security events (sign-ins, user changes, downloads) are for admins,
+    # through cnotrack.security_log.security_events
+    query = sa.select(audit_log).where(audit_log.c.kind == "record")
     if table is not None:
         query = query.where(audit_log.c.table_name == table)
     if record_id is not None:
         query = query.where(audit_log.c.record_id == record_id)
+    if not user.is_admin:
+        query = query.where(_audit_visible(user))
+    query = query.order_by(audit_log.c.id.desc()).offset(max(0, offset))
+    if limit:
+        query = query.limit(limit)
     with store.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
-        if not user.is_admin:
-            patients, imaging = record_table("patients"), record_table("imaging")
-            centers = dict(conn.execute(sa.select(patients.c.patient_id, patients.c.center)).all())
-            studies = dict(conn.execute(sa.select(imaging.c.study_id, imaging.c.patient_id)).all())
-            rows = [r for r in rows if may_see_patient(user, centers.get(_audited_patient(r, studies)))]
-    out = []
-    for r in rows[-limit:] if limit else rows:
-        out.append({"id": r["id"], "at": _utc(r["at"]).isoformat(), "actor": r["actor"], "action": r["action"],
-                    "table": r["table_name"], "record_id": r["record_id"], "key": json.loads(r["record_key"]),
-                    "before": json.loads(r["before"]) if r["before"] else None,
-                    "after": json.loads(r["after"]) if r["after"] else None, "import_id": r["import_id"]})
-    return out
-
-
-def _audited_patient(row: Mapping[str, Any], studies: Mapping[str, str]) -> str | None:
-    values = json.loads(row["after"] or row["before"] or "{}")
-    if row["table_name"] == "lesions":
-        return studies.get(values.get("study_id"))
-    return values.get("patient_id")
+    rows.reverse()
+    return [{"id": r["id"], "at": _utc(r["at"]).isoformat(), "actor": r["actor"], "action": r["action"],
+             "table": r["table_name"], "record_id": r["record_id"], "key": json.loads(r["record_key"]),
+             "before": json.loads(r["before"]) if r["before"] else None,
+             "after": json.loads(r["after"]) if r["after"] else None, "import_id": r["import_id"]}
+            for r in rows]
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

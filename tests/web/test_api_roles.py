@@ -55,16 +55,23 @@ def test_a_viewer_reads_their_centers_records_and_may_change_none(web, table):
 
 @pytest.mark.parametrize("table", RECORD_TYPES)
 def test_an_investigator_is_refused_every_route_on_another_centers_records(web, table):
+    """Another center's record is answered as one that does not exist (404, no hint it exists);
+    a new record for another center's patient as one for a patient that does not exist."""
     client = web.client("rome")
     target = "G2" if table == "patients" else "G1"
     rid = _record(web, target, table)
-    assert_error_shape(client.get(f"/api/v1/{table}/{rid}"), 403)
+    assert assert_error_shape(client.get(f"/api/v1/{table}/{rid}"), 404)["message"] == f"no {table} record with id {rid}"
     body = new_values(table, "G1", "G2")
     if table == "patients":
         body["center"] = "Genoa"
-    assert_error_shape(client.post(f"/api/v1/{table}", json=body), 403)
-    assert_error_shape(client.put(f"/api/v1/{table}/{rid}", json=_update_body(web, table, target)), 403)
-    assert_error_shape(client.delete(f"/api/v1/{table}/{rid}"), 403)
+        assert_error_shape(client.post(f"/api/v1/{table}", json=body), 403)
+    else:
+        refused = assert_error_shape(client.post(f"/api/v1/{table}", json=body), 422)
+        key = "study_id" if table == "lesions" else "patient_id"
+        missing = assert_error_shape(client.post(f"/api/v1/{table}", json={**body, key: "NO-SUCH-ID"}), 422)
+        assert [d["message"] for d in refused["details"]] == [d["message"] for d in missing["details"]]
+    assert_error_shape(client.put(f"/api/v1/{table}/{rid}", json=_update_body(web, table, target)), 404)
+    assert_error_shape(client.delete(f"/api/v1/{table}/{rid}"), 404)
     assert all(r["id"] != _record(web, "G1", table) for r in client.get(f"/api/v1/{table}").json()["items"])
 
 

@@ -13,16 +13,24 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from .. import records
 from ..exchange.schema import ColumnSpec, exchange_format
-from ..users import Role, User, add_user, list_users
+from ..security_log import ACTIONS, log_event, security_events
+from ..users import (NoSuchUserError, Role, User, WrongPasswordError, add_user, delete_user, list_users, reset_password, set_user_disabled,
+                     update_user)
 from .auth import COOKIE, end_session
-from .deps import api_user, login_or_refuse, set_session_cookie
+from .deps import api_user, change_own_password, login_or_refuse, set_session_cookie
 from .errors import ApiError, ErrorBody
 from .services import evaluate_for, evaluation_json
 
 __all__ = ["router"]
 
 _ID = Annotated[int, Path(ge=1, le=2**31 - 1, description="The record's id (``id`` of a record).")]
-_TEXT_FILTER = Query(default=None, max_length=200, pattern=r"^[^\x00]*$")
+
+
+def _text_filter(column: str) -> Any:
+    """A list filter on ``column`` (each filter its own ``Query``: a shared one binds them all to
+    one parameter)."""
+    return Query(default=None, max_length=200, pattern=r"^[^\x00]*$",
+                 description=f"only the records whose {column} is exactly this")
 _ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in {
     401: "not logged in", 403: "forbidden (role, center or CSRF token)", 404: "no such record",
     409: "a stale edit or a key already taken: both versions in details",
@@ -82,11 +90,45 @@ class UserOut(BaseModel):
     center: Optional[str]
     created_at: str
     disabled: bool
+    deleted: bool = Field(description="a deleted user keeps their name (never reused) and cannot log in")
 
 
 class LoginResponse(BaseModel):
     user: UserOut
     csrf_token: str = Field(description="send it as X-CSRF-Token with every POST, PUT and DELETE")
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024, description="at least 12 characters, not easy to guess")
+
+
+class NewPassword(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(max_length=1024, description="at least 12 characters, not easy to guess")
+
+
+class UserChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Optional[Role] = None
+    center: Optional[str] = Field(None, max_length=200, description="required for a non-admin")
+
+
+class SessionRenewed(BaseModel):
+    csrf_token: str = Field(description="the new session's CSRF token (the old session has ended)")
+
+
+class SecurityEvent(BaseModel):
+    id: int
+    at: str
+    actor: str
+    action: str
+    table: str = Field(description="sessions, users or reports")
+    record_id: Optional[int] = Field(description="the id of the user concerned, if any")
+    key: dict[str, Any]
+    before: Optional[dict[str, Any]]
+    after: Optional[dict[str, Any]]
 
 
 class NewUser(BaseModel):
@@ -116,9 +158,11 @@ class AuditList(BaseModel):
 
 # ---- log in and out ---------------------------------------------------------------------------
 
-@router.post("/login", response_model=LoginResponse, tags=["session"])
+@router.post("/login", response_model=LoginResponse, tags=["session"],
+             responses={415: {"model": ErrorBody, "description": "the body is not application/json"}})
 def login(body: LoginRequest, request: Request, response: Response) -> dict[str, Any]:
-    """Log in with a username and password: sets the session cookie and returns the CSRF token."""
+    """Log in with a username (in any case) and password, as ``Content-Type: application/json``:
+    sets the session cookie and returns the CSRF token. Throttled and audited."""
     user, token, csrf = login_or_refuse(request, body.username, body.password)
     set_session_cookie(request, response, token)
     return {"user": user.as_json(), "csrf_token": csrf}
@@ -128,6 +172,7 @@ def login(body: LoginRequest, request: Request, response: Response) -> dict[str,
 def logout(request: Request, user: User = Depends(api_user)) -> Response:
     """End the session (the cookie stops working, also where it was copied)."""
     end_session(request.app.state.store, request.cookies.get(COOKIE))
+    log_event(request.app.state.store, "logout", actor=user.username, subject=user)
     response = Response(status_code=204)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -139,6 +184,19 @@ def me(user: User = Depends(api_user)) -> dict[str, Any]:
     return user.as_json()
 
 
+@router.post("/me/password", response_model=SessionRenewed, tags=["session"])
+def change_my_password(body: PasswordChange, request: Request, response: Response,
+                       user: User = Depends(api_user)) -> dict[str, Any]:
+    """Change your own password (give the current one; throttled like logging in). Every session
+    of yours ends; this one is replaced by a new one: its cookie is set, its CSRF token returned."""
+    try:
+        token, csrf = change_own_password(request, user, body.current_password, body.new_password)
+    except WrongPasswordError as exc:
+        raise ApiError(403, "wrong_password", str(exc)) from None
+    set_session_cookie(request, response, token)
+    return {"csrf_token": csrf}
+
+
 # ---- records ----------------------------------------------------------------------------------
 
 def _add_record_routes(table: str) -> None:
@@ -147,8 +205,9 @@ def _add_record_routes(table: str) -> None:
     tag = [table]
 
     def list_(request: Request, user: User = Depends(api_user),
-              patient_id: Optional[str] = _TEXT_FILTER, study_id: Optional[str] = _TEXT_FILTER,
-              center: Optional[str] = _TEXT_FILTER,
+              patient_id: Optional[str] = _text_filter("patient_id"),
+              study_id: Optional[str] = _text_filter("study_id"),
+              center: Optional[str] = _text_filter("center"),
               limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=2**31 - 1)) -> dict[str, Any]:
         filters = {k: v for k, v in (("patient_id", patient_id), ("study_id", study_id), ("center", center))
                    if k in columns and v is not None}
@@ -208,10 +267,13 @@ def evaluation(request: Request, protocol: str = Query("pardeo2017", max_length=
 def audit(request: Request, user: User = Depends(api_user),
           table: Optional[str] = Query(None, max_length=40, pattern=r"^[a-z_]+$"),
           record_id: Optional[int] = Query(None, ge=1, le=2**31 - 1),
-          limit: int = Query(1000, ge=1, le=100_000)) -> dict[str, Any]:
-    """The audit trail (who, when, which record, before and after) of the records you may see."""
+          limit: int = Query(1000, ge=1, le=100_000),
+          offset: int = Query(0, ge=0, le=2**31 - 1, description="skip this many of the newest entries")
+          ) -> dict[str, Any]:
+    """The audit trail (who, when, which record, before and after) of the records you may see:
+    the newest ``limit`` entries after skipping the ``offset`` newest, oldest first."""
     return {"items": records.audit_trail(request.app.state.store, user, table=table, record_id=record_id,
-                                         limit=limit)}
+                                         limit=limit, offset=offset)}
 
 
 def _admin(user: User) -> None:
@@ -228,6 +290,65 @@ def users(request: Request, user: User = Depends(api_user)) -> list[dict[str, An
 
 @router.post("/users", tags=["users"], response_model=UserOut, status_code=201)
 def create_user(body: NewUser, request: Request, user: User = Depends(api_user)) -> dict[str, Any]:
-    """Create a user (admins only); the password needs at least 12 characters."""
+    """Create a user (admins only); the password needs at least 12 characters and must not be
+    easy to guess. Names are case-insensitive, and a deleted user's name is never reused."""
     _admin(user)
-    return add_user(request.app.state.store, body.username, body.password, body.role, body.center).as_json()
+    return add_user(request.app.state.store, body.username, body.password, body.role, body.center,
+                    actor=user.username).as_json()
+
+
+_USERNAME = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._@-]+$",
+                                description="the user's name, in any case")]
+
+
+def _manage(user: User, change, *args: Any, **kwargs: Any) -> User:
+    _admin(user)
+    try:
+        return change(*args, actor=user.username, **kwargs)
+    except NoSuchUserError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+
+
+@router.get("/users/events", tags=["users"], response_model=list[SecurityEvent])
+def user_events(request: Request, user: User = Depends(api_user),
+                action: Optional[str] = Query(None, max_length=20, pattern=r"^[a-z_]+$",
+                                              description=f"one of {', '.join(ACTIONS)}"),
+                limit: int = Query(500, ge=1, le=100_000)) -> list[dict[str, Any]]:
+    """The security events, newest first (admins only): logins, failed logins, lock-outs,
+    logouts, user changes and report downloads. Never a password."""
+    _admin(user)
+    return security_events(request.app.state.store, user, action=action, limit=limit)
+
+
+@router.post("/users/{username}/disable", tags=["users"], response_model=UserOut)
+def disable_user(username: _USERNAME, request: Request, user: User = Depends(api_user)) -> dict[str, Any]:
+    """Disable a user (admins only): they cannot log in, and their sessions end at once."""
+    return _manage(user, set_user_disabled, request.app.state.store, username, True).as_json()
+
+
+@router.post("/users/{username}/enable", tags=["users"], response_model=UserOut)
+def enable_user(username: _USERNAME, request: Request, user: User = Depends(api_user)) -> dict[str, Any]:
+    """Enable a disabled user again (admins only)."""
+    return _manage(user, set_user_disabled, request.app.state.store, username, False).as_json()
+
+
+@router.post("/users/{username}/password", tags=["users"], response_model=UserOut)
+def reset_user_password(username: _USERNAME, body: NewPassword, request: Request,
+                        user: User = Depends(api_user)) -> dict[str, Any]:
+    """Give a user a new password (admins only); their sessions end."""
+    return _manage(user, reset_password, request.app.state.store, username, body.password).as_json()
+
+
+@router.patch("/users/{username}", tags=["users"], response_model=UserOut)
+def change_user(username: _USERNAME, body: UserChange, request: Request, user: User = Depends(api_user)) -> dict[str, Any]:
+    """Change a user's role and center (admins only)."""
+    return _manage(user, update_user, request.app.state.store, username, role=body.role,
+                   center=body.center).as_json()
+
+
+@router.delete("/users/{username}", tags=["users"], status_code=204)
+def remove_user(username: _USERNAME, request: Request, user: User = Depends(api_user)) -> Response:
+    """Delete a user (admins only): they cannot log in again and their sessions end; the name
+    stays reserved, since the audit trail names them by it."""
+    _manage(user, delete_user, request.app.state.store, username)
+    return Response(status_code=204)

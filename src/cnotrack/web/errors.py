@@ -11,6 +11,7 @@ Every error response of ``/api/...`` is::
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,12 +21,59 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import (AccessError, CnotrackError, DatasetError, EvaluationError, ProtocolError, RecordConflictError,
-                      RecordNotFoundError, UserError)
+                      RecordNotFoundError, StoreError, UserError)
 from .jsonsafe import jsonable
 
-__all__ = ["ApiError", "ErrorBody", "error_body", "install_error_handlers"]
+__all__ = ["ApiError", "ErrorBody", "error_body", "install_error_handlers", "log_server_error", "log_text",
+           "safe_traceback"]
 
 log = logging.getLogger("cnotrack.web")
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def log_text(text: str) -> str:
+    """``text`` safe for one log line: a backslash and every control or non-printable character
+    escaped as in a Python literal (``\\n``, ``\\x1b``, ``\\u2028``), so that a request cannot
+    forge a log line or drive the terminal that shows the log."""
+    out = []
+    for char in text:
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif char.isprintable():
+            out.append(char)
+        else:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` and the exceptions it was raised from, naming code only: files,
+    lines, functions and exception types, without the exceptions' messages (a database error's
+    message carries the row's values) and without any frame's local variables."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not e for e in chain):
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    lines: list[str] = []
+    for i, error in enumerate(reversed(chain)):
+        if i:
+            lines.append("The above exception led to the following one:")
+        lines.append("Traceback (most recent call last):")
+        for frame in traceback.extract_tb(error.__traceback__):
+            lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}')
+        lines.append(f"{type(error).__module__}.{type(error).__qualname__} (message not logged)")
+    return "\n".join(log_text(line) for line in lines)
+
+
+def log_server_error(method: str, path: str, exc: BaseException) -> None:
+    """Log an unexpected exception: the request's method and path (escaped) and a traceback of
+    code only (:func:`safe_traceback`): never the request's values, the exception's message or
+    SQL parameters."""
+    log.error("internal error on %s %s: %s\n%s", log_text(method), log_text(path), type(exc).__name__,
+              safe_traceback(exc))
 
 
 class ApiError(Exception):
@@ -76,12 +124,15 @@ def from_cnotrack_error(exc: CnotrackError) -> ApiError:
         return ApiError(409, "conflict", str(exc), details)
     if isinstance(exc, (UserError, ProtocolError, EvaluationError)):
         return ApiError(422, "invalid_request", str(exc))
+    if isinstance(exc, StoreError):  # a busy or unreachable database: the message may name its layout
+        return ApiError(503, "unavailable", "the database is busy or unavailable; nothing was changed, "
+                        "try again in a moment", headers={"Retry-After": "5"})
     return ApiError(400, "bad_request", str(exc))
 
 
 _CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid_request",
-          429: "too_many_requests"}
+          429: "too_many_requests", 503: "unavailable"}
 
 
 def _wants_json(request: Request) -> bool:
@@ -109,6 +160,10 @@ def install_error_handlers(app: FastAPI, render_page) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if not _wants_json(request) and any(tuple(e.get("loc", ()))[:1] == ("path",) for e in exc.errors()):
+            # a page's path with an id that cannot be a record's (too large, negative, not a number)
+            return respond(request, ApiError(404, "not_found", "no such page: the record id in the address is "
+                                             "not one of a record"))
         details = []
         for e in exc.errors():
             loc = [str(part) for part in e.get("loc", ()) if part not in ("body", "query", "path")]
@@ -129,9 +184,8 @@ def install_error_handlers(app: FastAPI, render_page) -> None:
 
     @app.exception_handler(Exception)
     async def _server_error(request: Request, exc: Exception) -> Response:
-        # the traceback names code, never the request's body or the record's values
-        log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__,
-                  exc_info=(type(exc), exc, exc.__traceback__))
+        # the traceback names code, never the request's body, the record's values or the message
+        log_server_error(request.method, request.url.path, exc)
         return respond(request, ApiError(500, "internal_error", "an internal error; it has been logged"))
 
 

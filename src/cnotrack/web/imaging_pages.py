@@ -19,6 +19,7 @@ from ..vocabulary import anatomy
 from .deps import page_user
 from .errors import ApiError
 from .forms import form_fields, form_values
+from .pages import RecordId
 from .templating import render
 
 __all__ = ["router", "study_skeleton"]
@@ -77,7 +78,7 @@ def _study_context(request: Request, user: User, record_id: int) -> dict[str, An
 
 
 @router.get("/imaging/{record_id}", response_class=HTMLResponse)
-def study_page(request: Request, record_id: int, user: User = Depends(page_user)) -> Response:
+def study_page(request: Request, record_id: RecordId, user: User = Depends(page_user)) -> Response:
     return render(request, "imaging.html", _study_context(request, user, record_id))
 
 
@@ -95,7 +96,7 @@ def _lesion_fields(request: Request, user: User, values: dict[str, Any], problem
 
 
 @router.get("/imaging/{record_id}/lesion-form", response_class=HTMLResponse)
-def lesion_form(request: Request, record_id: int, bone: str = "", side: str = "", segment: str = "",
+def lesion_form(request: Request, record_id: RecordId, bone: str = "", side: str = "", segment: str = "",
                 user: User = Depends(page_user)) -> Response:
     """The small form to chart a lesion at the clicked site (an HTMX fragment)."""
     study = records.get_record(request.app.state.store, user, "imaging", record_id)
@@ -110,7 +111,7 @@ def lesion_form(request: Request, record_id: int, bone: str = "", side: str = ""
 
 
 @router.post("/imaging/{record_id}/lesions", response_class=HTMLResponse)
-async def add_lesion(request: Request, record_id: int, user: User = Depends(page_user)) -> Response:
+async def add_lesion(request: Request, record_id: RecordId, user: User = Depends(page_user)) -> Response:
     store = request.app.state.store
     study = records.get_record(store, user, "imaging", record_id)
     values = {**form_values("lesions", await request.form()), "study_id": study["study_id"]}
@@ -127,24 +128,34 @@ async def add_lesion(request: Request, record_id: int, user: User = Depends(page
     return RedirectResponse(f"/imaging/{record_id}", status_code=303)
 
 
-@router.post("/imaging/{record_id}/still-present/{lesion_record_id}")
-def still_present(request: Request, record_id: int, lesion_record_id: int, user: User = Depends(page_user)) -> Response:
-    """Chart a lesion of the previous study again in this one, at the same site."""
+def _previous_lesion(request: Request, user: User, record_id: int,
+                     lesion_record_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The study and a lesion of its previous study, both of which ``user`` may see; a 404 (the
+    same as for an id that does not exist) otherwise."""
     store = request.app.state.store
     study = records.get_record(store, user, "imaging", record_id)
     old = records.get_record(store, user, "lesions", lesion_record_id)
     context = _study_context(request, user, record_id)
     if context["previous"] is None or old["study_id"] != context["previous"]["study_id"]:
         raise ApiError(404, "not_found", "that lesion is not one of the previous study's")
+    return study, old
+
+
+@router.post("/imaging/{record_id}/still-present/{lesion_record_id}")
+def still_present(request: Request, record_id: RecordId, lesion_record_id: RecordId,
+                  user: User = Depends(page_user)) -> Response:
+    """Chart a lesion of the previous study again in this one, at the same site."""
+    store = request.app.state.store
+    study, old = _previous_lesion(request, user, record_id, lesion_record_id)
     values = {k: old[k] for k in ("bone", "side", "segment", "lesion_id")}
     records.create_record(store, user, "lesions", {**values, "study_id": study["study_id"]})
     return RedirectResponse(f"/imaging/{record_id}", status_code=303)
 
 
 @router.post("/imaging/{record_id}/resolved/{lesion_record_id}", response_class=HTMLResponse)
-def resolved(request: Request, record_id: int, lesion_record_id: int, user: User = Depends(page_user)) -> Response:
+def resolved(request: Request, record_id: RecordId, lesion_record_id: RecordId,
+             user: User = Depends(page_user)) -> Response:
     """Mark a previous lesion resolved: nothing is written (a lesion not charted again in this
     study is resolved), the row says so."""
-    old = records.get_record(request.app.state.store, user, "lesions", lesion_record_id)
-    records.get_record(request.app.state.store, user, "imaging", record_id)
+    _, old = _previous_lesion(request, user, record_id, lesion_record_id)
     return render(request, "_resolved.html", {"lesion": {**old, "site": _site_label(old)}})

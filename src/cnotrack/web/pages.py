@@ -7,18 +7,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from .. import records
-from ..errors import DatasetError, RecordConflictError, UserError
+from ..errors import DatasetError, RecordConflictError
 from ..store.schema import record_table
-from ..users import Role, User, add_user, list_users
-from .auth import COOKIE, end_session
+from ..users import User
+from ..security_log import log_event
+from .auth import COOKIE, LOGIN_COOKIE, end_session, login_form_token
 from .deps import login_or_refuse, page_user, set_session_cookie
 from .errors import ApiError
 from .forms import form_fields, form_values, record_title
@@ -29,6 +30,8 @@ from .timeline import completeness_rows, patient_timeline
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+#: A record id in a page's path: anything else (too large, negative, not a number) is a 404.
+RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -37,13 +40,25 @@ def _see_other(url: str) -> RedirectResponse:
 
 # ---- log in and out -------------------------------------------------------------------------
 
+def _login_form(request: Request, username: str, message: str = "", status: int = 200) -> Response:
+    """The login page, with its login token (``auth.login_form_token``): the form's hidden field
+    and, as the ``cnotrack_login`` cookie, the value it was made from."""
+    nonce, field = login_form_token(request)
+    response = render(request, "login.html", {"username": username, "message": message, "login_token": field},
+                      status)
+    response.set_cookie(LOGIN_COOKIE, nonce, max_age=7200, path="/login", httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
-    return render(request, "login.html", {"username": ""})
+    return _login_form(request, "")
 
 
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(request: Request) -> Response:
+    """Log in (the login token was checked by ``auth.csrf_protect``)."""
     form = await request.form()
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
     try:
@@ -51,15 +66,20 @@ async def login_submit(request: Request) -> Response:
     except ApiError as exc:
         if exc.status not in (401, 429):
             raise
-        return render(request, "login.html", {"username": username, "message": exc.message}, exc.status)
+        response = _login_form(request, username, exc.message, exc.status)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
     response = _see_other("/")
     set_session_cookie(request, response, token)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
 def logout_submit(request: Request, user: User = Depends(page_user)) -> Response:
     end_session(request.app.state.store, request.cookies.get(COOKIE))
+    log_event(request.app.state.store, "logout", actor=user.username, subject=user)
     response = _see_other("/login")
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -73,7 +93,7 @@ def dashboard(request: Request, user: User = Depends(page_user)) -> Response:
     dataset = records.visible_dataset(store, user)
     evaluation = evaluate_for(store, user, "pardeo2017", statistics=False)
     eligible = set(evaluation.cohort.eligible["patient_id"].to_list())
-    ids = _patient_record_ids(store)
+    ids = _patient_record_ids(store, user)
     rows = completeness_rows(dataset)
     for row in rows:
         row["record_id"] = ids.get(row["patient_id"])
@@ -82,11 +102,14 @@ def dashboard(request: Request, user: User = Depends(page_user)) -> Response:
                                               "n_eligible": evaluation.n, "protocol": "pardeo2017"})
 
 
-def _patient_record_ids(store) -> dict[str, int]:
+def _patient_record_ids(store, user: User) -> dict[str, int]:
+    """The record id of each patient ``user`` may see."""
     patients = record_table("patients")
+    query = sa.select(patients.c.patient_id, patients.c.id).where(patients.c.deleted_at.is_(None))
+    if not user.is_admin:
+        query = query.where(patients.c.center == user.center)
     with store.engine.connect() as conn:
-        return dict(conn.execute(sa.select(patients.c.patient_id, patients.c.id)
-                                 .where(patients.c.deleted_at.is_(None))).all())
+        return dict(conn.execute(query).all())
 
 
 def _endpoint_rows(evaluation) -> list[dict[str, str]]:
@@ -97,7 +120,7 @@ def _endpoint_rows(evaluation) -> list[dict[str, str]]:
 
 
 @router.get("/patients/{record_id}", response_class=HTMLResponse)
-def patient_page(request: Request, record_id: int, user: User = Depends(page_user)) -> Response:
+def patient_page(request: Request, record_id: RecordId, user: User = Depends(page_user)) -> Response:
     store = request.app.state.store
     patient = records.get_record(store, user, "patients", record_id)
     pid = patient["patient_id"]
@@ -127,21 +150,23 @@ def _form_page(request: Request, user: User, table: str, values: dict[str, Any],
     fields = form_fields(table, values, problems, **_choices(request, user))
     return render(request, "record_form.html", {
         "table": table, "title": record_title(table), "fields": fields, "record": record, "conflict": conflict,
-        "message": message, "back": _back_url(request, table, record or values)}, status)
+        "message": message, "back": _back_url(request, user, table, record or values)}, status)
 
 
-def _back_url(request: Request, table: str, values: dict[str, Any]) -> str:
+def _back_url(request: Request, user: User, table: str, values: dict[str, Any]) -> str:
+    """The page of the record's study or patient, if ``user`` may see it (the values may come
+    from the query string: an identifier of another center leads to the dashboard)."""
     store = request.app.state.store
     if table == "lesions" and values.get("study_id"):
-        imaging = record_table("imaging")
-        with store.engine.connect() as conn:
-            study = conn.execute(sa.select(imaging.c.id).where(imaging.c.study_id == values["study_id"],
-                                                               imaging.c.deleted_at.is_(None))).scalar()
-        if study:
-            return f"/imaging/{study}"
+        studies = records.list_records(store, user, "imaging", filters={"study_id": str(values["study_id"])}, limit=1)
+        if studies:
+            return f"/imaging/{studies[0]['id']}"
     pid = values.get("patient_id")
-    record_id = _patient_record_ids(store).get(pid) if pid else None
-    return f"/patients/{record_id}" if record_id else "/"
+    if pid:
+        patients = records.list_records(store, user, "patients", filters={"patient_id": str(pid)}, limit=1)
+        if patients:
+            return f"/patients/{patients[0]['id']}"
+    return "/"
 
 
 def _check_type(table: str) -> None:
@@ -167,26 +192,27 @@ async def new_record_submit(request: Request, table: str, user: User = Depends(p
                           message="Nothing was saved: correct the fields marked below.")
     except RecordConflictError as exc:
         return _form_page(request, user, table, values, [], status=409, message=str(exc))
-    return _see_other(_after_save(request, table, record))
+    return _see_other(_after_save(request, user, table, record))
 
 
-def _after_save(request: Request, table: str, record: dict[str, Any]) -> str:
+def _after_save(request: Request, user: User, table: str, record: dict[str, Any]) -> str:
     if table == "patients":
         return f"/patients/{record['id']}"
     if table == "imaging":
         return f"/imaging/{record['id']}"
-    return _back_url(request, table, record)
+    return _back_url(request, user, table, record)
 
 
 @router.get("/records/{table}/{record_id}/edit", response_class=HTMLResponse)
-def edit_record_page(request: Request, table: str, record_id: int, user: User = Depends(page_user)) -> Response:
+def edit_record_page(request: Request, table: str, record_id: RecordId, user: User = Depends(page_user)) -> Response:
     _check_type(table)
     record = records.get_record(request.app.state.store, user, table, record_id)
     return _form_page(request, user, table, record, [], record=record)
 
 
 @router.post("/records/{table}/{record_id}/edit", response_class=HTMLResponse)
-async def edit_record_submit(request: Request, table: str, record_id: int, user: User = Depends(page_user)) -> Response:
+async def edit_record_submit(request: Request, table: str, record_id: RecordId,
+                             user: User = Depends(page_user)) -> Response:
     _check_type(table)
     form = await request.form()
     values = form_values(table, form)
@@ -207,17 +233,18 @@ async def edit_record_submit(request: Request, table: str, record_id: int, user:
                     "columns": records.record_columns(table)}
         return _form_page(request, user, table, values, [], record=current, conflict=conflict, status=409,
                           message=str(exc))
-    return _see_other(_after_save(request, table, record))
+    return _see_other(_after_save(request, user, table, record))
 
 
 @router.post("/records/{table}/{record_id}/delete")
-async def delete_record_submit(request: Request, table: str, record_id: int, user: User = Depends(page_user)) -> Response:
+async def delete_record_submit(request: Request, table: str, record_id: RecordId,
+                               user: User = Depends(page_user)) -> Response:
     _check_type(table)
     form = await request.form()
     version = str(form.get("version") or "")
     record = records.delete_record(request.app.state.store, user, table, record_id,
                                    int(version) if version.isdigit() else None)
-    return _see_other("/" if table == "patients" else _back_url(request, table, record))
+    return _see_other("/" if table == "patients" else _back_url(request, user, table, record))
 
 
 # ---- evaluation -------------------------------------------------------------------------------
@@ -249,7 +276,16 @@ _REPORT_FORMATS = {"html": (".html", "text/html; charset=utf-8"), "pdf": (".pdf"
 async def evaluation_download(request: Request, protocol: str = Query("pardeo2017", max_length=100),
                               format: str = Query("json", pattern="^(json|markdown|html|pdf|docx)$"),
                               user: User = Depends(page_user)) -> Response:
-    """The evaluation as JSON or Markdown, or its report (``cnotrack.report``) as HTML, PDF or Word."""
+    """The evaluation as JSON or Markdown, or its report (``cnotrack.report``) as HTML, PDF or Word:
+    one at a time per user (a second request while one runs gets 429), and audited."""
+    with request.app.state.report_slots.hold(user):
+        response = await _download(request, protocol, format, user)
+    log_event(request.app.state.store, "download", actor=user.username, subject=user,
+              key={"username": user.username, "protocol": protocol, "format": format})
+    return response
+
+
+async def _download(request: Request, protocol: str, format: str, user: User) -> Response:
     store = request.app.state.store
     evaluation = await run_in_threadpool(evaluate_for, store, user, protocol)
     name = f"cnotrack-{protocol}"
@@ -288,7 +324,8 @@ def _audit_query(table: str | None, record_id: int | None) -> tuple[str | None, 
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, table: str | None = Query(None, max_length=40), record_id: int | None = None,
+def audit_page(request: Request, table: str | None = Query(None, max_length=40),
+               record_id: int | None = Query(None, ge=1, le=2**31 - 1),
                user: User = Depends(page_user)) -> Response:
     table, record_id = _audit_query(table or None, record_id)
     entries = records.audit_trail(request.app.state.store, user, table=table, record_id=record_id, limit=500)
@@ -301,47 +338,29 @@ def audit_page(request: Request, table: str | None = Query(None, max_length=40),
 
 
 @router.get("/audit/export.csv")
-def audit_export(request: Request, table: str | None = Query(None, max_length=40), record_id: int | None = None,
+def audit_export(request: Request, table: str | None = Query(None, max_length=40),
+                 record_id: int | None = Query(None, ge=1, le=2**31 - 1),
                  user: User = Depends(page_user)) -> Response:
     table, record_id = _audit_query(table or None, record_id)
     entries = records.audit_trail(request.app.state.store, user, table=table, record_id=record_id, limit=0)
+    from ..exchange import spreadsheet_safe  # no cell of the export runs as a formula (OWASP)
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", "at", "actor", "action", "table", "record_id", "key", "before", "after", "import_id"])
     for e in entries:
-        writer.writerow([e["id"], e["at"], e["actor"], e["action"], e["table"], e["record_id"],
-                         json.dumps(e["key"], ensure_ascii=False, sort_keys=True),
-                         "" if e["before"] is None else json.dumps(e["before"], ensure_ascii=False, sort_keys=True),
-                         "" if e["after"] is None else json.dumps(e["after"], ensure_ascii=False, sort_keys=True),
-                         "" if e["import_id"] is None else e["import_id"]])
+        cells = [e["id"], e["at"], e["actor"], e["action"], e["table"], e["record_id"],
+                 json.dumps(e["key"], ensure_ascii=False, sort_keys=True),
+                 "" if e["before"] is None else json.dumps(e["before"], ensure_ascii=False, sort_keys=True),
+                 "" if e["after"] is None else json.dumps(e["after"], ensure_ascii=False, sort_keys=True),
+                 "" if e["import_id"] is None else e["import_id"]]
+        writer.writerow([spreadsheet_safe("" if c is None else str(c)) for c in cells])
     return PlainTextResponse(buffer.getvalue(), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="cnotrack-audit.csv"'})
 
 
-# ---- users (admins) ---------------------------------------------------------------------------
+# ---- users (admins) and one's own account: ``account_pages`` ----------------------------------
 
-def _require_admin(user: User) -> None:
-    if not user.is_admin:
-        raise ApiError(403, "forbidden", "only an admin manages users")
+from .account_pages import router as _account_router  # noqa: E402
 
-
-@router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request, user: User = Depends(page_user)) -> Response:
-    _require_admin(user)
-    return render(request, "users.html", {"users": list_users(request.app.state.store), "roles": [r.value for r in Role],
-                                          "form": {}})
-
-
-@router.post("/users", response_class=HTMLResponse)
-async def users_submit(request: Request, user: User = Depends(page_user)) -> Response:
-    _require_admin(user)
-    form = await request.form()
-    values = {k: str(form.get(k) or "") for k in ("username", "password", "role", "center")}
-    try:
-        await run_in_threadpool(add_user, request.app.state.store, values["username"], values["password"],
-                                values["role"], values["center"] or None)
-    except UserError as exc:
-        return render(request, "users.html", {"users": list_users(request.app.state.store),
-                                              "roles": [r.value for r in Role], "message": str(exc),
-                                              "form": {**values, "password": ""}}, 422)
-    return _see_other("/users")
+router.include_router(_account_router)

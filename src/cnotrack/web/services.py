@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
 from ..engine import Evaluation, evaluate
 from ..errors import AccessError, ProtocolError
 from ..exchange.dataset import Dataset
 from ..protocols import builtin_protocols, load_protocol
 from ..records import visible_dataset
 from ..store.database import Store
-from ..store.exporter import read_store
+from ..store.schema import record_table
 from ..users import User
 from .jsonsafe import jsonable
 
@@ -38,22 +40,44 @@ def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
 def check_import_allowed(store: Store, user: User, dataset: Dataset) -> None:
     """Raise ``AccessError`` unless ``user`` may import ``dataset``: an admin may import
     anything; an investigator only patients of their own center, and only over records of
-    their own center's patients (an import updates the records with the same key)."""
+    their own center's patients (an import updates, or restores, the records with the same
+    key). Stored records count whether deleted or not, so that an import cannot take over
+    another center's deleted patient or study; the refusal names only identifiers of the
+    dataset, never what the database holds under them."""
     if user.is_admin:
         return
     if not user.can_write:
         raise AccessError(f"a {user.role.value} cannot import; ask an investigator or an admin")
     centers = set(dataset.patients["center"].to_list())
+    if None in centers:
+        n = dataset.patients["center"].null_count()
+        raise AccessError(f"{n} patient{'s' if n != 1 else ''} of the dataset {'have' if n != 1 else 'has'} no "
+                          f"center; {user.username} imports patients of {user.center!r} only: fill the center "
+                          f"column of patients with {user.center!r}")
     if centers - {user.center}:
         others = ", ".join(sorted(repr(c) for c in centers - {user.center}))
         raise AccessError(f"the dataset has patients of other centers ({others}); {user.username} imports "
                           f"patients of {user.center!r} only: set their center column to {user.center!r}")
-    stored = read_store(store)
-    mine = set(stored.patients.filter(stored.patients["center"] == user.center)["patient_id"].to_list())
-    taken = set(stored.patients["patient_id"].to_list()) - mine
-    clash = sorted(set(dataset.patients["patient_id"].to_list()) & taken)
-    studies = dict(zip(stored["imaging"]["study_id"].to_list(), stored["imaging"]["patient_id"].to_list()))
-    clash += sorted(s for s in dataset["imaging"]["study_id"].to_list() if s in studies and studies[s] not in mine)
+    patients, imaging = record_table("patients"), record_table("imaging")
+    patient_ids = sorted(set(dataset.patients["patient_id"].to_list()))
+    study_ids = sorted(set(dataset["imaging"]["study_id"].to_list()))
+    not_mine = sa.or_(patients.c.center.is_(None), patients.c.center != user.center)
+    clash: set[str] = set()
+    with store.engine.connect() as conn:
+        for chunk in _chunks(patient_ids):
+            clash.update(conn.execute(sa.select(patients.c.patient_id)
+                                      .where(patients.c.patient_id.in_(chunk), not_mine)).scalars())
+        for chunk in _chunks(study_ids):
+            clash.update(conn.execute(
+                sa.select(imaging.c.study_id)
+                .outerjoin(patients, patients.c.patient_id == imaging.c.patient_id)
+                .where(imaging.c.study_id.in_(chunk), sa.or_(patients.c.id.is_(None), not_mine))).scalars())
     if clash:
-        raise AccessError(f"the dataset names records of another center ({', '.join(clash[:5])}); "
-                          "rename them or ask an admin")
+        names = sorted(clash)
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        raise AccessError(f"the identifiers {', '.join(names[:5])}{more} of the dataset are not available (taken "
+                          "by records you cannot see); rename them or ask an admin")
+
+
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
