@@ -107,13 +107,13 @@ def read_csv_rows(path: Path) -> list[list[str]]:
 GOOD_TABLES: dict[str, list[dict[str, object]]] = {
     "patients": [
         {"patient_id": "P01", "sex": "F", "birth_date": "2005-03-14", "onset_date": "2012-01-10",
-         "diagnosis_date": "2012-06-01", "center": "Rome"},
+         "diagnosis_date": "2012-06-01", "center": "Rome", "synthetic": "no"},
         {"patient_id": "P02", "sex": "M", "birth_date": "2008-07", "onset_date": "2014-02-01",
          "diagnosis_date": None, "center": "Genoa, Gaslini"},
         {"patient_id": "P03", "sex": "U", "birth_date": None, "onset_date": None,
          "diagnosis_date": "2016-05-20", "center": 'Zürich "Kinderspital"'},
         {"patient_id": "P04", "sex": "F", "birth_date": "2010-11-30", "onset_date": "2017-09-09",
-         "diagnosis_date": "2018-01-15", "center": None},
+         "diagnosis_date": "2018-01-15", "center": None, "synthetic": None},
         {"patient_id": "p01", "sex": "M", "birth_date": "2011-01", "onset_date": "2018-03-03",
          "diagnosis_date": "2018-04-04", "center": "Lyon\nHôpital Femme Mère Enfant"},
     ],

@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .errors import CnotrackError, DatasetError, Problem
@@ -55,12 +56,14 @@ def _root(
 
 
 def problems_table(problems: list[Problem]) -> Table:
+    """The problems as a table; every cell is printed literally (a ``[lesions]`` in a file name
+    or a ``[240, 120]`` in a message is text, not Rich markup)."""
     table = Table(title=f"{len(problems)} problem{'s' if len(problems) != 1 else ''}", show_lines=False)
     for column in ("file", "row", "column", "value", "problem"):
         table.add_column(column, overflow="fold")
     for p in problems:
-        table.add_row(p.table, "" if p.row is None else str(p.row), p.column or "",
-                      "" if p.value is None else p.value, p.message)
+        table.add_row(Text(p.table), Text("" if p.row is None else str(p.row)), Text(p.column or ""),
+                      Text("" if p.value is None else p.value), Text(p.message))
     return table
 
 
@@ -79,11 +82,24 @@ def validate(
                                    "problems": [p.as_dict() for p in problems]}))
     elif problems:
         out.print(problems_table(problems))
-        out.print(f"{dataset}: {len(problems)} problem(s); fix them and run validate again.")
+        out.print(f"{dataset}: {len(problems)} problem(s); fix them and run validate again.", markup=False)
     else:
-        out.print(f"{dataset}: valid.")
+        out.print(f"{dataset}: valid.", markup=False)
     if problems:
         raise typer.Exit(1)
+
+
+@app.command("init-db")
+def init_db(db: DbOption = None) -> None:
+    """Create an empty cnotrack database (or bring an existing one to the newest schema)."""
+    from .store import open_store
+    from .store.database import _redact, resolve_database_url
+
+    with open_store(db, create=True) as store:
+        with store.engine.connect() as conn:
+            revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    out.print(f"The cnotrack database at {_redact(resolve_database_url(db))} is ready (schema revision {revision}).",
+              markup=False, soft_wrap=True)
 
 
 @app.command("import")
@@ -91,26 +107,46 @@ def import_(
     dataset: Annotated[Path, typer.Argument(help="A folder of CSV files or an .xlsx workbook.")],
     db: DbOption = None,
     keep_extra: Annotated[bool, typer.Option("--keep-extra", help="Keep unknown columns as extra attributes.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what the import would add and change, "
+                                                           "and write nothing.")] = False,
 ) -> None:
-    """Import a dataset into the database: all or nothing, and importing twice equals once."""
+    """Import a dataset into the database: all or nothing, and importing twice equals once.
+
+    Columns a file does not have keep their stored values; an empty cell in a column it has
+    clears the value. The database is created if it does not exist (not with --dry-run)."""
     from .exchange import load_dataset
-    from .store import import_dataset, open_store
+    from .store import import_dataset, open_store, plan_import
 
     data = load_dataset(dataset, keep_extra=keep_extra)
-    with open_store(db) as store:
+    if dry_run:
+        with open_store(db, create=False) as store:
+            plan = plan_import(data, store)
+        _print_plan(plan, f"Would import {plan.source} (dry run: nothing was written)")
+        if not plan.changed:
+            out.print("Nothing would change: the database already holds this dataset.")
+        return
+    with open_store(db, create=True) as store:
         report = import_dataset(data, store)
-    _print_import(report)
-
-
-def _print_import(report) -> None:
-    table = Table(title=f"Imported {report.source}")
-    for column in ("table", "inserted", "updated", "unchanged"):
-        table.add_column(column, justify="right" if column != "table" else "left")
-    for name in report.inserted:
-        table.add_row(name, str(report.inserted[name]), str(report.updated[name]), str(report.unchanged[name]))
-    out.print(table)
+    _print_plan(report.plan, f"Imported {report.source}")
     if not report.changed:
         out.print("Nothing changed: the database already holds this dataset.")
+
+
+def _print_plan(plan, title: str) -> None:
+    """Per table: rows added, changed (with the columns that change) and unchanged."""
+    table = Table(title=Text(title))
+    for column in ("table", "added", "changed", "unchanged", "columns changed"):
+        table.add_column(column, justify="left" if column in ("table", "columns changed") else "right",
+                         overflow="fold")
+    for name, t in plan.tables.items():
+        changed = ", ".join(f"{c} ({n})" for c, n in t.columns.items())
+        if t.restored:
+            changed = f"{t.restored} deleted restored" + (f"; {changed}" if changed else "")
+        table.add_row(Text(name), str(t.added), str(t.changed), str(t.unchanged), Text(changed))
+    out.print(table)
+    kept = {name: t.kept for name, t in plan.tables.items() if t.kept}
+    for name, columns in kept.items():
+        out.print(Text(f"{name}: not in the file, kept as stored: {', '.join(columns)}"), soft_wrap=True)
 
 
 @app.command()
@@ -122,9 +158,9 @@ def export(
     from .exchange import export_dataset
     from .store import open_store, read_store
 
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         path = export_dataset(read_store(store), target)
-    out.print(f"Wrote {path}")
+    out.print(f"Wrote {path}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -197,7 +233,7 @@ def evaluate_(
             raise CnotrackError("evaluate: give a dataset or --db, not both")
         data = load_dataset(dataset, keep_extra=keep_extra)
     else:
-        with open_store(db) as store:
+        with open_store(db, create=False) as store:
             data = read_store(store)
     _show_evaluation(evaluate(data, definition), format)
 
@@ -206,9 +242,9 @@ def _show_evaluation(evaluation, format: "EvalFormat", banner: str | None = None
     from .render import evaluation_markdown, print_evaluation
 
     if format is EvalFormat.json:
-        body = evaluation.as_json()
+        body = evaluation.as_json()  # carries "synthetic" and, when any patient is, its "notice"
         if banner:
-            body["notice"] = banner
+            body["notice"] = evaluation.banner(banner)
         sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
     elif format is EvalFormat.markdown:
         sys.stdout.write(evaluation_markdown(evaluation, banner=banner, compare_published=bool(banner)))
@@ -227,6 +263,7 @@ def demo(
     from .demo import DEMO_BANNER, demo_dataset, run_demo
     from .exchange import export_dataset
     from .store import open_store
+    from .store.label import database_label
 
     if export is not None:
         path = export_dataset(demo_dataset(), export)
@@ -234,13 +271,13 @@ def demo(
         return
     with open_store(db) as store:
         run = run_demo(store, out_dir if format is EvalFormat.text else None)
-        url = store.url
+        url = database_label(store.url)  # never the user or password of the URL
     if format is not EvalFormat.text:
         _show_evaluation(run.evaluation, format, banner=DEMO_BANNER)
         return
     _show_evaluation(run.evaluation, format, banner=DEMO_BANNER)
     changed = "imported" if run.imported.changed else "already in the database"
-    out.print(f"Demo cohort {changed}: {url}")
+    out.print(f"Demo cohort {changed}: {url}", markup=False)
     for path in run.reports:
         out.print(f"Report: {path}", markup=False, soft_wrap=True)
 
@@ -309,7 +346,7 @@ def report(
         if dataset is not None:
             data = load_dataset(dataset, keep_extra=keep_extra)
         else:
-            with open_store(db) as store:
+            with open_store(db, create=False) as store:
                 data = read_store(store)
         progress.update(steps, advance=1, description="evaluate")
         evaluation = evaluate(data, definition)
@@ -330,11 +367,24 @@ def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option("--host", help="The address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="The port to listen on.")] = 8000,
+    idle_timeout: Annotated[int, typer.Option(
+        "--idle-timeout", min=1, max=720, metavar="MINUTES",
+        help="End a session unused for this many minutes (sessions end after 12 hours in any case).")] = 30,
+    forwarded_allow_ips: Annotated[Optional[str], typer.Option(
+        "--forwarded-allow-ips", metavar="IP[,IP...]", envvar="CNOTRACK_FORWARDED_ALLOW_IPS",
+        help="Believe X-Forwarded-For and X-Forwarded-Proto only from these reverse proxies (IP addresses or "
+             "networks, comma-separated); default: from nobody.")] = None,
 ) -> None:
     """Serve the web application (pages and the JSON API under /api/v1); see docs/web.md."""
-    from .web import serve as serve_web
+    import datetime as dt
 
-    serve_web(db, host=host, port=port)
+    from .store import open_store
+    from .web import serve as serve_web
+    from .web.server import parse_forwarded_allow_ips
+
+    proxies = parse_forwarded_allow_ips(forwarded_allow_ips)
+    open_store(db, create=False).close()  # a mistyped --db fails here, not as an empty cohort on the web
+    serve_web(db, host=host, port=port, idle_timeout=dt.timedelta(minutes=idle_timeout), forwarded_allow_ips=proxies)
 
 
 users_app = typer.Typer(help="Manage the users of the web application.", no_args_is_help=True)
@@ -347,41 +397,115 @@ class RoleOption(str, Enum):
     viewer = "viewer"
 
 
+def _password_stdin(command: str, given: bool) -> str:
+    if not given:
+        raise CnotrackError(f"users {command}: give --password-stdin and pipe the password in "
+                            "(a password on the command line would stay in the shell history)")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read the password (at least 12 characters, "
+                                                                      "not easy to guess) from standard input.")]
+UserName = Annotated[str, typer.Argument(help="The user's name (in any case).")]
+
+
 @users_app.command("add")
 def users_add(
     username: Annotated[str, typer.Argument(help="The new user's name (letters, digits, '.', '_', '@', '-').")],
     role: Annotated[RoleOption, typer.Option("--role", help="admin, investigator or viewer.")],
     center: Annotated[Optional[str], typer.Option("--center", help="The center whose patients the user works with (required unless admin).")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password (at least 12 characters) from standard input.")] = False,
+    password_stdin: PasswordStdin = False,
     db: DbOption = None,
 ) -> None:
     """Create a user of the web application; the password is read from standard input."""
     from .store import open_store
     from .users import add_user
 
-    if not password_stdin:
-        raise CnotrackError("users add: give --password-stdin and pipe the password in "
-                            "(a password on the command line would stay in the shell history)")
-    password = sys.stdin.readline().rstrip("\r\n")
+    password = _password_stdin("add", password_stdin)
     with open_store(db) as store:
         user = add_user(store, username, password, role.value, center)
-    out.print(f"Added {user.role.value} {user.username}" + (f" of {user.center}" if user.center else ""))
+    out.print(f"Added {user.role.value} {user.username}" + (f" of {user.center}" if user.center else ""),
+              markup=False)
 
 
 @users_app.command("list")
 def users_list(db: DbOption = None) -> None:
-    """List the users of the web application."""
+    """List the users of the web application (deleted users last)."""
+    from rich.markup import escape
+
     from .store import open_store
     from .users import list_users
 
     table = Table(title="Users")
     for column in ("username", "role", "center", "created", "status"):
         table.add_column(column)
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         for u in list_users(store):
-            table.add_row(u.username, u.role.value, u.center or "", u.created_at.date().isoformat(),
-                          "disabled" if u.disabled else "active")
+            table.add_row(escape(u.username), u.role.value, escape(u.center or ""), u.created_at.date().isoformat(),
+                          u.status)
     out.print(table)
+
+
+@users_app.command("disable")
+def users_disable(username: UserName, db: DbOption = None) -> None:
+    """Disable a user: they cannot log in, and their sessions end at once."""
+    from .store import open_store
+    from .users import set_user_disabled
+
+    with open_store(db, create=False) as store:
+        user = set_user_disabled(store, username, True)
+    out.print(f"Disabled {user.username}; their sessions have ended", markup=False)
+
+
+@users_app.command("enable")
+def users_enable(username: UserName, db: DbOption = None) -> None:
+    """Enable a disabled user again."""
+    from .store import open_store
+    from .users import set_user_disabled
+
+    with open_store(db, create=False) as store:
+        user = set_user_disabled(store, username, False)
+    out.print(f"Enabled {user.username}", markup=False)
+
+
+@users_app.command("reset-password")
+def users_reset_password(username: UserName, password_stdin: PasswordStdin = False, db: DbOption = None) -> None:
+    """Give a user a new password, read from standard input; their sessions end."""
+    from .store import open_store
+    from .users import reset_password
+
+    password = _password_stdin("reset-password", password_stdin)
+    with open_store(db, create=False) as store:
+        user = reset_password(store, username, password)
+    out.print(f"New password set for {user.username}; their sessions have ended", markup=False)
+
+
+@users_app.command("set-role")
+def users_set_role(
+    username: UserName,
+    role: Annotated[RoleOption, typer.Option("--role", help="admin, investigator or viewer.")],
+    center: Annotated[Optional[str], typer.Option("--center", help="The center whose patients the user works with (required unless admin; default: unchanged).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Change a user's role and center."""
+    from .store import open_store
+    from .users import update_user
+
+    with open_store(db, create=False) as store:
+        user = update_user(store, username, role=role.value, center=center)
+    out.print(f"{user.username} is now {user.role.value}" + (f" of {user.center}" if user.center else ""),
+              markup=False)
+
+
+@users_app.command("delete")
+def users_delete(username: UserName, db: DbOption = None) -> None:
+    """Delete a user: they cannot log in again and their sessions end; the name stays reserved (the audit trail names them by it)."""
+    from .store import open_store
+    from .users import delete_user
+
+    with open_store(db, create=False) as store:
+        user = delete_user(store, username)
+    out.print(f"Deleted {user.username}; the name stays reserved for the audit trail", markup=False)
 
 
 def main() -> None:
@@ -390,10 +514,11 @@ def main() -> None:
         code = app(standalone_mode=False)
     except DatasetError as exc:
         err.print(problems_table(exc.problems))
-        err.print(f"Error: {exc.source or 'dataset'}: {len(exc.problems)} problem(s); nothing was changed.")
+        err.print(f"Error: {exc.source or 'dataset'}: {len(exc.problems)} problem(s); nothing was changed.",
+                  markup=False)
         sys.exit(1)
     except CnotrackError as exc:
-        err.print(f"Error: {exc}")
+        err.print(f"Error: {exc}", markup=False, highlight=False)  # the message is text, never markup
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

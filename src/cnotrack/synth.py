@@ -10,7 +10,8 @@ and by tests; it is not real patient data.
 
 The registry it draws:
 
-* **Patients**: about 2 girls to 1 boy; onset at 9-10 years (sd 3, clipped to 2-17);
+* **Patients**: every one marked ``synthetic`` = yes (so that every output made from the
+  registry, however it travels, says it is synthetic); about 2 girls to 1 boy; onset at 9-10 years (sd 3, clipped to 2-17);
   diagnosis 0-24 months after onset (median about 6); eight centres ``Centre A`` to
   ``Centre H``, each with its own habits (CRP in mg/L or mg/dL, laboratory reference limits
   given or not, bone scintigraphy or whole-body MRI, lesion grades and lesion ids or not).
@@ -239,6 +240,7 @@ def _patients(rng: np.random.Generator, c: _Course) -> pl.DataFrame:
         "onset_date": _dates(onset, rng.random(n) < 0.06),
         "diagnosis_date": _dates(c.diagnosis, rng.random(n) < 0.02),
         "center": _labels([x.name for x in _CENTRES], np.where(rng.random(n) < 0.02, -1, c.centre)),
+        "synthetic": pl.repeat(True, n, dtype=pl.Boolean, eager=True),  # the label travels with the data
     })
 
 

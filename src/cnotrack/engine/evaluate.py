@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,17 +10,54 @@ import polars as pl
 from .. import __version__
 from ..exchange.dataset import Dataset
 from ..protocols.describe import methods_paragraph
+from ..store.label import path_label, source_label
 from ..protocols.model import Protocol
 from ..results import EndpointResult
 from ..vocabulary import lab_tests
 from .cohort import Cohort, build_cohort
 from .diagnostics import diagnostic_criteria
 from .endpoints import compute_endpoints, endpoint_status
+from .fingerprint import dataset_fingerprint
 from .labs import protocol_limits
 from .needs import protocol_needs
 from .patient_table import build_patient_table
 
-__all__ = ["Evaluation", "evaluate"]
+__all__ = ["Evaluation", "Synthetic", "dataset_fingerprint", "evaluate", "synthetic_count"]
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    """How many patients are marked synthetic (``patients.synthetic``): in the dataset and among
+    the eligible."""
+
+    patients: int = 0
+    of: int = 0
+    eligible: int = 0
+    of_eligible: int = 0
+
+    def __bool__(self) -> bool:
+        return self.patients > 0
+
+    def notice(self) -> str | None:
+        """The banner every output shows when any patient is synthetic, else ``None``."""
+        if not self.patients:
+            return None
+        return (f"SYNTHETIC DATA: {self.patients} of {self.of} patients are synthetic (marked synthetic "
+                "in the data); they are not real patients.")
+
+    def as_json(self) -> dict[str, int]:
+        return {"patients": self.patients, "of": self.of, "eligible": self.eligible,
+                "of_eligible": self.of_eligible}
+
+
+def synthetic_count(dataset: Dataset, eligible: pl.Series | None = None) -> Synthetic:
+    """The count of patients marked synthetic in ``dataset`` (and among ``eligible`` ids)."""
+    patients = dataset.patients
+    flag = patients["synthetic"] if "synthetic" in patients.columns else pl.repeat(None, patients.height,
+                                                                                    dtype=pl.Boolean, eager=True)
+    marked = patients.filter(flag.fill_null(False))["patient_id"]
+    ids = eligible if eligible is not None else patients["patient_id"]
+    return Synthetic(marked.len(), patients.height, int(ids.is_in(marked.implode()).sum()), ids.len())
 
 
 @dataclass
@@ -36,9 +71,26 @@ class Evaluation:
     lesions: pl.DataFrame             # per-lesion fates
     diagnosis: pl.DataFrame = field(default_factory=pl.DataFrame)  # diagnostic criteria per patient
     statistics: Any = None            # cnotrack.statistics.Statistics, when computed
-    source: str = ""
-    dataset_sha256: str = ""
+    source: str = ""                  # the dataset's safe label (``cnotrack.store.label``)
+    dataset_sha256: str = ""          # its content fingerprint (``dataset_fingerprint``)
     notes: list[str] = field(default_factory=list)
+    source_files: dict[str, str] = field(default_factory=dict)   # file name -> SHA-256 of its bytes
+    synthetic: Synthetic = field(default_factory=Synthetic)
+
+    @property
+    def notice(self) -> str | None:
+        """The synthetic-data banner when any patient of the dataset is marked synthetic."""
+        return self.synthetic.notice()
+
+    def banner(self, given: str | None = None) -> str | None:
+        """The banner to show: ``given`` (a caller's wording, such as the demo's), with the
+        synthetic-data notice in front unless ``given`` already says SYNTHETIC; else the notice."""
+        notice = self.notice
+        if given and (notice is None or "SYNTHETIC" in given.upper()):
+            return given
+        if given:
+            return f"{notice} {given}"
+        return notice
 
     @property
     def n(self) -> int:
@@ -81,8 +133,12 @@ class Evaluation:
             "reference_limits": self.reference_limits_used(),
             "statistics": self.statistics.as_json() if self.statistics is not None else None,
             "provenance": {"cnotrack_version": __version__, "dataset": self.source,
-                           "dataset_sha256": self.dataset_sha256},
+                           "dataset_sha256": self.dataset_sha256,
+                           "files": [{"name": k, "sha256": v} for k, v in sorted(self.source_files.items())]},
+            "synthetic": self.synthetic.as_json(),
         }
+        if self.notice:
+            out["notice"] = self.notice
         if detail:
             out["patients"] = _jsonable(self.patients.to_dicts())
             out["lesions"] = _jsonable(self.lesions.to_dicts()) if self.lesions.height else []
@@ -104,25 +160,14 @@ def evaluate(dataset: Dataset, protocol: Protocol, *, statistics: bool = True) -
     status = endpoint_status(protocol, table.patients)
     patients = table.patients.join(status, on="patient_id", how="left")
     evaluation = Evaluation(protocol, cohort, results, patients, table.lesions, diagnostic_criteria(dataset),
-                            source=dataset.source, dataset_sha256=dataset_fingerprint(dataset))
+                            source=source_label(dataset.source), dataset_sha256=dataset_fingerprint(dataset),
+                            source_files={path_label(k): v for k, v in dataset.sha256.items()},
+                            synthetic=synthetic_count(dataset, cohort.eligible["patient_id"]))
     if statistics:
         from ..statistics import statistics_for  # the statistics build on the engine
 
         evaluation.statistics = statistics_for(evaluation, dataset)
     return evaluation
-
-
-def dataset_fingerprint(dataset: Dataset) -> str:
-    """SHA-256 over the source files' hashes, or over the data when it came from a database."""
-    digest = hashlib.sha256()
-    if dataset.sha256:
-        digest.update(json.dumps(dataset.sha256, sort_keys=True).encode())
-    else:
-        for name in sorted(dataset.tables):
-            frame = dataset.tables[name]
-            digest.update(name.encode())
-            digest.update(str(frame.drop([c for c in frame.columns if c.startswith("_")]).hash_rows(seed=0).sum()).encode())
-    return digest.hexdigest()
 
 
 def _jsonable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

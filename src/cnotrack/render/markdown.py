@@ -5,39 +5,50 @@ from __future__ import annotations
 import polars as pl
 
 from ..engine.evaluate import Evaluation
+from .escape import markdown_code, markdown_text
 from .sentences import summary_sentences
 from .text import DIAGNOSIS_HEADER, diagnosis_rows, published_agrees, result_cell
 
 __all__ = ["evaluation_markdown"]
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    esc = [[str(c).replace("|", "\\|") for c in row] for row in rows]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in esc]
+def _table(header: list[str], rows: list[list[str]], *, markdown: frozenset[int] = frozenset()) -> str:
+    """A Markdown table; every header and cell is escaped (``markdown_text``) except the cells
+    of the columns in ``markdown``, which the caller has already written as Markdown."""
+    def cell(i: int, value: object) -> str:
+        return str(value) if i in markdown else markdown_text(value)
+
+    lines = ["| " + " | ".join(markdown_text(h) for h in header) + " |",
+             "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(cell(i, c) for i, c in enumerate(row)) + " |" for row in rows]
     return "\n".join(lines)
 
 
 def evaluation_markdown(evaluation: Evaluation, *, banner: str | None = None,
                         compare_published: bool = False) -> str:
+    """The evaluation as Markdown. The banner is ``evaluation.banner(banner)``: ``banner`` when
+    given, and the synthetic-data notice whenever a patient is marked synthetic. Every text
+    from the data or the protocol is escaped (``markdown_text``)."""
     p = evaluation.protocol
-    out = [f"# {p.title}", ""]
+    banner = evaluation.banner(banner)
+    out = [f"# {markdown_text(p.title)}", ""]
     if banner:
-        out += [f"> **{banner}**", ""]
-    out += [f"Protocol `{p.id}`; dataset `{evaluation.source}` (SHA-256 {evaluation.dataset_sha256[:16]}...).", ""]
-    out += ["## Methods", "", evaluation.methods(), ""]
+        out += [f"> **{markdown_text(banner)}**", ""]
+    out += [f"Protocol {markdown_code(p.id)}; dataset {markdown_code(evaluation.source)} "
+            f"(SHA-256 {evaluation.dataset_sha256[:16]}...).", ""]
+    out += ["## Methods", "", markdown_text(evaluation.methods()), ""]
     out += ["## Results", ""]
     if p.summary:
-        out += [" ".join(summary_sentences(p.summary, evaluation.endpoints)), ""]
+        out += [markdown_text(" ".join(summary_sentences(p.summary, evaluation.endpoints))), ""]
     header = ["endpoint", "definition", "computed"] + (["published", "agrees"] if compare_published else [])
     rows = []
     for r in evaluation.endpoints.values():
-        row = [f"`{r.id}`", r.label, result_cell(r)]
+        row = [markdown_code(r.id), r.label, result_cell(r)]
         if compare_published:
             agree = published_agrees(r)
             row += [r.published or "", {True: "yes", False: "NO", None: ""}[agree]]
         rows.append(row)
-    out += [_table(header, rows), ""]
+    out += [_table(header, rows, markdown=frozenset({0})), ""]
     stats = evaluation.statistics
     if stats is not None:
         if stats.table_one.rows:
@@ -46,11 +57,13 @@ def evaluation_markdown(evaluation: Evaluation, *, banner: str | None = None,
                            [[r.section, r.variable, r.value, str(r.n), str(r.missing)] for r in stats.table_one.rows]),
                     ""]
         if stats.paired:
-            out += ["### Baseline versus 6 months", ""] + [f"- {t.sentence()}" for t in stats.paired.values()] + [""]
+            out += ["### Baseline versus 6 months", ""]
+            out += [f"- {markdown_text(t.sentence())}" for t in stats.paired.values()] + [""]
         if stats.survival:
-            out += ["### Time to event", ""] + [f"- {k.sentence()}" for k in stats.survival.values()] + [""]
+            out += ["### Time to event", ""]
+            out += [f"- {markdown_text(k.sentence())}" for k in stats.survival.values()] + [""]
     out += ["### How each number was made", ""]
-    out += [f"- `{r.id}`: {r.method}" for r in evaluation.endpoints.values()] + [""]
+    out += [f"- {markdown_code(r.id)}: {markdown_text(r.method)}" for r in evaluation.endpoints.values()] + [""]
     out += ["## Cohort", "", f"{evaluation.n} eligible patients ({evaluation.female} female).", ""]
     if evaluation.cohort.excluded.height:
         out += [_table(["patient", "reason excluded"], [list(r) for r in evaluation.cohort.excluded.iter_rows()]), ""]

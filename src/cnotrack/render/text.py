@@ -29,10 +29,14 @@ def result_cell(result) -> str:
 
 def print_evaluation(evaluation: Evaluation, console: Console, *, banner: str | None = None,
                      compare_published: bool = False) -> None:
+    """The evaluation in the terminal; the banner is ``evaluation.banner(banner)`` (the
+    synthetic-data notice whenever a patient is marked synthetic). Text from the data or a
+    protocol is printed as text, never read as Rich markup."""
     p = evaluation.protocol
+    banner = evaluation.banner(banner)
     if banner:
         console.print(Panel(Text(banner, style="bold"), border_style="yellow"))
-    console.print(f"[bold]{p.title}[/bold]  (protocol {p.id})")
+    console.print(Text.assemble((p.title, "bold"), f"  (protocol {p.id})"))
     console.print(f"Eligible patients: {evaluation.n} ({evaluation.female} female); "
                   f"excluded: {evaluation.cohort.excluded.height}")
     table = Table(title="Endpoints", show_lines=False)
@@ -43,10 +47,10 @@ def print_evaluation(evaluation: Evaluation, console: Console, *, banner: str | 
         table.add_column("published", justify="right")
         table.add_column("", justify="center")
     for result in evaluation.endpoints.values():
-        row = [result.id, result.label, result_cell(result)]
+        row = [Text(result.id), Text(result.label), Text(result_cell(result))]
         if compare_published:
             agree = published_agrees(result)
-            row += [result.published or "", {True: "[green]=[/green]", False: "[red]differs[/red]",
+            row += [Text(result.published or ""), {True: "[green]=[/green]", False: "[red]differs[/red]",
                                              None: ""}[agree]]
         table.add_row(*row)
     console.print(table)
@@ -55,7 +59,7 @@ def print_evaluation(evaluation: Evaluation, console: Console, *, banner: str | 
         ex.add_column("patient")
         ex.add_column("reason")
         for pid, reason in evaluation.cohort.excluded.iter_rows():
-            ex.add_row(pid, reason)
+            ex.add_row(Text(pid), Text(reason))
         console.print(ex)
     if p.summary:
         console.print(Panel(Group(*[Text(s) for s in summary_sentences(p.summary, evaluation.endpoints)]),
@@ -105,7 +109,7 @@ def diagnosis_table(evaluation: Evaluation) -> Table:
     for column in DIAGNOSIS_HEADER:
         table.add_column(column, overflow="fold")
     for row in diagnosis_rows(evaluation):
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     return table
 
 
@@ -115,7 +119,7 @@ def table_one_table(table_one) -> Table:
         table.add_column(column, overflow="fold")
     section = None
     for row in table_one.rows:
-        table.add_row(row.section if row.section != section else "", row.variable, row.value,
+        table.add_row(Text(row.section if row.section != section else ""), Text(row.variable), Text(row.value),
                       str(row.n), str(row.missing))
         section = row.section
     return table

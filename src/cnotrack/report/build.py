@@ -39,7 +39,9 @@ def build_report(evaluation: Evaluation, dataset: Dataset, *, banner: str | None
     95% CIs and published values, paired tests, Kaplan-Meier analyses, figures, data
     completeness, reference limits, the per-patient listing and provenance.
 
-    ``banner`` is shown at the top of every format (the demo passes ``DEMO_BANNER``);
+    ``banner`` is shown at the top of every format (the demo passes ``DEMO_BANNER``); whenever a
+    patient of the evaluation is marked synthetic, the synthetic-data notice is shown there too,
+    given a banner or not (``Evaluation.banner``);
     ``generated_at`` fixes the date printed (default: now, UTC). When the evaluation was made
     without statistics they are computed here (the evaluation itself is not changed)."""
     stats = evaluation.statistics
@@ -58,7 +60,7 @@ def build_report(evaluation: Evaluation, dataset: Dataset, *, banner: str | None
     return Report(
         title=p.title,
         protocol_id=p.id,
-        banner=banner,
+        banner=evaluation.banner(banner),
         generated_at=format_generated_at(generated_at),
         cnotrack_version=__version__,
         dataset_source=evaluation.source,
@@ -82,6 +84,7 @@ def build_report(evaluation: Evaluation, dataset: Dataset, *, banner: str | None
         listing=patient_listing(evaluation),
         notes=list(dict.fromkeys(notes)),
         evaluation=evaluation,
+        source_files=sorted(evaluation.source_files.items()),
     )
 
 

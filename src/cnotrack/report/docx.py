@@ -242,8 +242,9 @@ def report_docx(report: Report) -> bytes:
 
     document.add_heading("Provenance", level=1)
     for label, value in (("Protocol", report.protocol_id), ("Dataset", report.dataset_source),
-                         ("Dataset SHA-256", report.dataset_sha256), ("cnotrack version", report.cnotrack_version),
-                         ("Generated", report.generated_at)):
+                         ("Dataset SHA-256", report.dataset_sha256),
+                         *((f"Source file {name}", f"SHA-256 {sha}") for name, sha in report.source_files),
+                         ("cnotrack version", report.cnotrack_version), ("Generated", report.generated_at)):
         item = document.add_paragraph(style="List Bullet")
         item.add_run(f"{label}: ").bold = True
         item.add_run(value)

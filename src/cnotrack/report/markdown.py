@@ -4,6 +4,7 @@ statistical methods, a note on the figures, data completeness and provenance add
 from __future__ import annotations
 
 from ..errors import CnotrackError
+from ..render.escape import markdown_code, markdown_text
 from ..render.markdown import _table, evaluation_markdown
 from .model import Report, ReportTable
 
@@ -13,8 +14,8 @@ _FOOTER = "\n---\n"
 
 
 def _md_table(table: ReportTable) -> list[str]:
-    out = [f"### {table.title}", "", _table(list(table.header), [list(r) for r in table.rows]), ""]
-    return out + [f"{note}  " for note in table.notes] + [""]
+    out = [f"### {markdown_text(table.title)}", "", _table(list(table.header), [list(r) for r in table.rows]), ""]
+    return out + [f"{markdown_text(note)}  " for note in table.notes] + [""]
 
 
 def report_markdown(report: Report) -> str:
@@ -23,18 +24,20 @@ def report_markdown(report: Report) -> str:
     base = evaluation_markdown(report.evaluation, banner=report.banner, compare_published=report.has_published)
     cut = base.rfind(_FOOTER)
     body, footer = (base[:cut], base[cut:]) if cut >= 0 else (base, f"{_FOOTER}{report.footer}\n")
-    body = _before(body, "## Results", ["## Statistical analysis", "", report.statistical_methods, ""])
+    body = _before(body, "## Results", ["## Statistical analysis", "", markdown_text(report.statistical_methods), ""])
     figures = ["## Figures", "", "Figures: see the HTML/PDF report (`cnotrack report --out FILE.html` or "
                "`--out FILE.pdf`), which has:", ""]
-    figures += [f"- Figure {f.number}. {f.title}." for f in report.figures] + [""]
+    figures += [f"- Figure {f.number}. {markdown_text(f.title)}." for f in report.figures] + [""]
     completeness = ["## Data completeness", ""] + _md_table(report.completeness)[2:]
     body = _before(body, "## Per patient", figures + completeness)
     provenance = ["## Provenance", "",
-                  f"- Protocol: `{report.protocol_id}`",
-                  f"- Dataset: `{report.dataset_source}`",
-                  f"- Dataset SHA-256: `{report.dataset_sha256}`",
-                  f"- cnotrack version: {report.cnotrack_version}",
-                  f"- Generated: {report.generated_at}", ""]
+                  f"- Protocol: {markdown_code(report.protocol_id)}",
+                  f"- Dataset: {markdown_code(report.dataset_source)}",
+                  f"- Dataset SHA-256: {markdown_code(report.dataset_sha256)}",
+                  *[f"- Source file {markdown_code(name)}: SHA-256 {markdown_code(sha)}"
+                    for name, sha in report.source_files],
+                  f"- cnotrack version: {markdown_text(report.cnotrack_version)}",
+                  f"- Generated: {markdown_text(report.generated_at)}", ""]
     return body.rstrip("\n") + "\n\n" + "\n".join(provenance) + footer
 
 

@@ -101,6 +101,7 @@ class Report:
     listing: list[ReportTable]          # values, endpoint statuses, lesion fates, diagnostic criteria
     notes: list[str] = field(default_factory=list)
     footer: str = NO_ADVICE
+    source_files: list[tuple[str, str]] = field(default_factory=list)   # (file name, SHA-256 of its bytes)
     evaluation: Evaluation | None = field(default=None, repr=False, compare=False)
 
     @property
