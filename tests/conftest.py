@@ -406,3 +406,22 @@ def evaluation(demo):
     from cnotrack.protocols import load_protocol
 
     return evaluate(demo, load_protocol("pardeo2017"))
+
+
+def migrate(url: str, revision: str, *, down: bool = False) -> None:
+    """Move the database at ``url`` up (or ``down``) to the migration ``revision`` with Alembic
+    alone, as an older (or newer) cnotrack left it, without cnotrack's own checks."""
+    from alembic import command
+    from alembic.config import Config
+
+    from cnotrack.store import database
+
+    engine = sa.create_engine(database.resolve_database_url(url))
+    config = Config()
+    config.set_main_option("script_location", str(database._MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(config, revision)
+    finally:
+        engine.dispose()

@@ -9,14 +9,12 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from cnotrack import StoreError, import_dataset, load_dataset, open_store, read_store
 from cnotrack.store import database
 from cnotrack.store.schema import audit_log, record_table
 
-from conftest import GOOD_TABLES, make_dataset, sqlite_url
+from conftest import GOOD_TABLES, make_dataset, migrate, sqlite_url
 
 TABLES_WITH_KEYS = ["patients", "treatments", "assessments", "labs", "imaging", "lesions", "adverse_events",
                     "diagnosis", "chaq"]
@@ -152,13 +150,7 @@ def test_an_import_giving_a_stored_lesions_id_to_another_lesion_is_refused_with_
 
 def _at_revision(url: str, revision: str) -> None:
     """A database migrated up to ``revision`` only (as an older cnotrack left it)."""
-    engine = sa.create_engine(database.resolve_database_url(url))
-    config = Config()
-    config.set_main_option("script_location", str(database._MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
-    engine.dispose()
+    migrate(url, revision)
 
 
 def _raw_insert(url: str, table: str, rows: list[dict]) -> None:
@@ -230,12 +222,8 @@ def test_the_migration_refuses_two_live_lesions_of_a_study_with_one_lesion_id(ol
 def test_the_migration_goes_down_and_up_again(tmp_path):
     url = sqlite_url(tmp_path)
     open_store(url).close()
+    migrate(url, "0003", down=True)
     engine = sa.create_engine(database.resolve_database_url(url))
-    config = Config()
-    config.set_main_option("script_location", str(database._MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0003")
     with engine.connect() as conn:
         assert not [i for i in sa.inspect(conn).get_indexes("labs") if i["name"] == "uq_labs_key"]
     engine.dispose()

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from typer.testing import CliRunner
 
 from cnotrack.cli import app as cli_app
@@ -26,7 +24,7 @@ from cnotrack.protocols import load_protocol
 from cnotrack.store import database, import_dataset, open_store, read_store
 from cnotrack.synth import synthesize_registry, write_registry
 
-from conftest import make_dataset, sqlite_url
+from conftest import make_dataset, migrate, sqlite_url
 from test_provenance_outputs import docx_text, every_output, pdf_text
 
 runner = CliRunner()
@@ -132,12 +130,8 @@ def test_every_registry_cnotrack_synth_writes_is_marked_synthetic(tmp_path):
 def test_migration_0006_adds_the_synthetic_column_and_takes_it_away_again(tmp_path):
     url = sqlite_url(tmp_path)
     open_store(url).close()
+    migrate(url, "0005", down=True)
     engine = sa.create_engine(database.resolve_database_url(url))
-    config = Config()
-    config.set_main_option("script_location", str(database._MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0005")
     with engine.connect() as conn:
         assert "synthetic" not in {c["name"] for c in sa.inspect(conn).get_columns("patients")}
     engine.dispose()

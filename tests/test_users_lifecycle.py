@@ -17,6 +17,8 @@ from cnotrack.errors import AccessError, StoreError, UserError
 from cnotrack.store import open_store
 from cnotrack.store.schema import audit_log, sessions
 
+from conftest import migrate
+
 STRONG = "violet tram under the quiet harbour"
 OTHER = "seven lanterns drift over marble stairs"
 
@@ -188,20 +190,7 @@ def test_security_events_are_for_admins_and_kept_apart_from_the_records_trail(pe
 
 
 def _alembic(url: str, revision: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    from cnotrack.store.database import _MIGRATIONS
-
-    engine = sa.create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    try:
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, revision)
-    finally:
-        engine.dispose()
+    migrate(url, revision)
 
 
 def _old_user(url: str, name: str) -> None:

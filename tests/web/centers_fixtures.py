@@ -26,7 +26,7 @@ from cnotrack.store import open_store
 from cnotrack.web import create_app
 from conftest import fresh_postgres_url, migrated_sqlite_url, postgres_base_url
 
-from .conftest import PASSWORD, Clock, Web, seed
+from .conftest import Clock, Web, add_users, seed
 
 #: Every value of Genoa's telltale patients that must never reach a user of Rome.
 GENOA_VALUES = ("GX-SECRET", "GD-SECRET", "Genoa", "2003-09-17", "2011-02-13", "2011-04-29", "2011-05-03",
@@ -82,12 +82,7 @@ def seed_genoa_secrets(store, admin: users.User) -> tuple[dict[tuple[str, str], 
 
 def build_centers_web(url: str) -> Web:
     store = open_store(url)
-    accounts = {
-        "admin": users.add_user(store, "admin", PASSWORD, "admin"),
-        "rome": users.add_user(store, "rome", PASSWORD, "investigator", "Rome"),
-        "genoa": users.add_user(store, "genoa", PASSWORD, "investigator", "Genoa"),
-        "viewer": users.add_user(store, "viewer", PASSWORD, "viewer", "Rome"),
-    }
+    accounts = add_users(store)
     ids = seed(store, accounts["admin"])
     secret_ids, deleted = seed_genoa_secrets(store, accounts["admin"])
     ids.update(secret_ids)

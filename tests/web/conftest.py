@@ -111,6 +111,16 @@ def seed(store: Store, admin: users.User) -> dict[tuple[str, str], int]:
     return ids
 
 
+def add_users(store: Store) -> dict[str, users.User]:
+    """The four users of the module's docstring."""
+    return {
+        "admin": users.add_user(store, "admin", PASSWORD, "admin"),
+        "rome": users.add_user(store, "rome", PASSWORD, "investigator", "Rome"),
+        "genoa": users.add_user(store, "genoa", PASSWORD, "investigator", "Genoa"),
+        "viewer": users.add_user(store, "viewer", PASSWORD, "viewer", "Rome"),
+    }
+
+
 @pytest.fixture(scope="session")
 def seeded_database(tmp_path_factory) -> tuple[Path, dict, dict]:
     """The users and the two centers' patients, written once; each test gets a copy."""
@@ -118,12 +128,7 @@ def seeded_database(tmp_path_factory) -> tuple[Path, dict, dict]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         with open_store(migrated_sqlite_url(folder)) as store:
-            accounts = {
-                "admin": users.add_user(store, "admin", PASSWORD, "admin"),
-                "rome": users.add_user(store, "rome", PASSWORD, "investigator", "Rome"),
-                "genoa": users.add_user(store, "genoa", PASSWORD, "investigator", "Genoa"),
-                "viewer": users.add_user(store, "viewer", PASSWORD, "viewer", "Rome"),
-            }
+            accounts = add_users(store)
             ids = seed(store, accounts["admin"])
     return folder / "cnotrack.db", accounts, ids
 
