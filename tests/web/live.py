@@ -31,11 +31,28 @@ class LiveServer:
     base_url: str
     process: subprocess.Popen
     lines: list[str] = field(default_factory=list)
+    written: threading.Condition = field(default_factory=threading.Condition)
 
     @property
     def log(self) -> str:
         """Everything the server wrote to its log (stderr and stdout) so far."""
-        return "\n".join(self.lines)
+        with self.written:
+            return "\n".join(self.lines)
+
+    def add_line(self, line: str) -> None:
+        with self.written:
+            self.lines.append(line)
+            self.written.notify_all()
+
+    def wait_for_log(self, text: str, timeout: float = 30.0) -> str:
+        """The log once ``text`` is in it (woken by each new line, not by polling); fails after
+        ``timeout`` seconds without it. The log is read by a thread, so a line may arrive just
+        after the response that caused it."""
+        with self.written:
+            found = self.written.wait_for(lambda: text in "\n".join(self.lines), timeout)
+            log = "\n".join(self.lines)
+        assert found, f"{text!r} never appeared in the server's log:\n{log}"
+        return log
 
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30.0, **kwargs)
@@ -73,7 +90,7 @@ def live_server(db_url: str, *extra_args: str, env: dict[str, str] | None = None
     def pump() -> None:
         assert process.stdout is not None
         for line in process.stdout:
-            server.lines.append(line.rstrip("\n"))
+            server.add_line(line.rstrip("\n"))
             if _READY in line:
                 ready.set()
         ready.set()  # the process ended: stop waiting

@@ -44,7 +44,7 @@ def test_a_second_report_of_the_same_user_is_refused_while_the_first_runs(web, h
         running = pool.submit(first.get, "/evaluation/download", params=HTML)
         assert started.acquire(timeout=60)
         refused = second.get("/evaluation/download", params=HTML)  # another session of the same user
-        assert refused.status_code == 429 and "one report at a time" in refused.text
+        assert refused.status_code == 429 and "one at a time per user" in refused.text
         assert int(refused.headers["Retry-After"]) >= 1
         as_json = second.get("/evaluation/download", params={"format": "json"})
         assert as_json.status_code == 429  # the costly evaluation too, in every format

@@ -7,8 +7,6 @@ real server's log."""
 from __future__ import annotations
 
 import logging
-import threading
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -97,13 +95,9 @@ def test_posting_to_an_out_of_range_id_is_a_404(web):
         assert client.post(path, data={"version": "1"}).status_code == 404, path
 
 
-def _log_when(server, text: str, seconds: float = 30.0) -> str:
-    """The server's log once ``text`` is in it (bounded polling: the log is read by a thread)."""
-    deadline = time.monotonic() + seconds
-    while text not in server.log and time.monotonic() < deadline:
-        threading.Event().wait(0.02)
-    assert text in server.log, server.log
-    return server.log
+def _log_when(server, text: str) -> str:
+    """The server's log once ``text`` is in it (the log is read by a thread)."""
+    return server.wait_for_log(text)
 
 
 def test_the_real_servers_log_has_no_health_data_no_forged_line_and_names_the_user(tmp_path):

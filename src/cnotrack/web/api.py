@@ -259,8 +259,10 @@ for _table in records.RECORD_TYPES:
 @router.get("/evaluation", tags=["evaluation"], response_model=dict[str, Any])
 def evaluation(request: Request, protocol: str = Query("pardeo2017", max_length=100),
                user: User = Depends(api_user)) -> dict[str, Any]:
-    """``cnotrack evaluate --format json`` on the patients you may see."""
-    return evaluation_json(evaluate_for(request.app.state.store, user, protocol))
+    """``cnotrack evaluate --format json`` on the patients you may see (one evaluation or report
+    at a time per user: a second one while the first runs gets 429)."""
+    with request.app.state.report_slots.hold(user):
+        return evaluation_json(evaluate_for(request.app.state.store, user, protocol))
 
 
 @router.get("/audit", tags=["audit"], response_model=AuditList)

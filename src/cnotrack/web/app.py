@@ -8,6 +8,8 @@ same library functions (``cnotrack.records``, ``cnotrack.users``, the engine). A
   framing, no MIME sniffing, no referrer, no caching of pages that show health data;
 - the access log names the method, the path (no query string; control characters escaped), the
   status and the signed-in user (or ``-``): never a body or a record's values;
+- every request body is counted as it arrives and stopped with 413 past its limit
+  (``limits``: 1 MB, 50 MB for a dataset upload), before any route or the CSRF check reads it;
 - errors have one shape (``errors``).
 """
 
@@ -31,7 +33,8 @@ from .. import __version__
 from ..store.database import Store, open_store
 from .auth import IDLE_TIMEOUT, SESSION_LIFETIME, LoginThrottle, csrf_protect, wall_clock
 from .deps import LoginRequired, ReportSlots
-from .errors import error_page_response, install_error_handlers, log_server_error, log_text
+from .errors import ApiError, error_page_response, install_error_handlers, log_server_error, log_text
+from .limits import BodyTooLarge, bounded_receive
 from .templating import templates
 
 __all__ = ["SECURITY_HEADERS", "create_app"]
@@ -82,7 +85,13 @@ class SecurityHeaders:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, bounded_receive(scope, receive), send_with_headers)
+        except BodyTooLarge as exc:  # read outside a route (by a middleware): answered here, as 413
+            if started:
+                raise
+            handler = scope["app"].exception_handlers[ApiError] if "app" in scope else None
+            response = await handler(Request(scope), exc) if handler else PlainTextResponse(exc.message, 413)
+            await response(scope, receive, send_with_headers)
         except Exception as exc:
             await _answer_server_error(scope, receive, send_with_headers, exc, started)
         finally:

@@ -43,6 +43,7 @@ from ..store.database import Store
 from ..store.schema import sessions
 from ..users import User, get_user
 from .errors import ApiError
+from .limits import form_limits
 
 __all__ = ["COOKIE", "CSRF_FIELD", "CSRF_HEADER", "IDLE_TIMEOUT", "LOGIN_COOKIE", "SESSION_LIFETIME", "LoginThrottle",
            "Session", "client_address", "csrf_protect", "end_session", "load_session", "login_form_token",
@@ -185,7 +186,7 @@ async def csrf_protect(request: Request) -> None:
 async def _form_field(request: Request) -> str | None:
     if not request.headers.get("content-type", "").startswith(_FORM_TYPES):
         return None
-    form = await request.form()
+    form = await request.form(**form_limits(request.scope))  # the first parse is the one kept
     value = form.get(CSRF_FIELD)
     return value if isinstance(value, str) else None
 

@@ -102,8 +102,9 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
 
 
 class ReportSlots:
-    """At most one report (evaluation download) at a time per user: a second request of the
-    same user while one runs is refused, never queued; other users are not held up."""
+    """At most one evaluation or report (the evaluation page, ``/api/v1/evaluation``, a download)
+    at a time per user: a second request of the same user while one runs is refused, never
+    queued; other users are not held up."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -114,8 +115,8 @@ class ReportSlots:
         with self._lock:
             if user.id in self._busy:
                 raise ApiError(429, "too_many_requests",
-                               "a report of yours is being prepared: wait until it is done, then ask again "
-                               "(one report at a time per user)", headers={"Retry-After": "10"})
+                               "an evaluation or report of yours is being prepared: wait until it is done, "
+                               "then ask again (one at a time per user)", headers={"Retry-After": "10"})
             self._busy.add(user.id)
         try:
             yield

@@ -7,8 +7,8 @@ nothing, audited with the user's name). Before the user confirms, the page shows
 rows the import would add, change (with the columns that change) and leave unchanged
 (``plan_import``); after, what it did.
 
-Bounded work: the request body is counted as it is received (a chunked upload has no
-Content-Length to trust) and stopped at ``max_upload_bytes()`` with a 413; the files are read
+Bounded work: the request body is counted as it is received (``web.limits``: a chunked upload
+has no Content-Length to trust) and stopped at ``max_upload_bytes()`` with a 413; the files are read
 with the reader's upload limits (rows, columns, cells, workbook size). A pending upload's
 folder is deleted when it is confirmed, cancelled or expires (expired ones are swept on every
 upload, confirmation and cancellation, and all are deleted when the application shuts down).
@@ -31,9 +31,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
-from starlette.types import Message, Receive
 
 from ..errors import CnotrackError, DatasetError, Problem
 from ..exchange import validate_dataset
@@ -42,65 +40,15 @@ from ..store.importer import import_dataset, plan_import
 from ..users import User
 from .deps import page_user
 from .errors import ApiError
+from .limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_ENV_VAR, form_limits, max_upload_bytes
 from .services import check_import_allowed
 from .templating import render
 
 __all__ = ["MAX_UPLOAD_BYTES", "MAX_UPLOAD_ENV_VAR", "PENDING_SECONDS", "max_upload_bytes", "router"]
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-MAX_UPLOAD_ENV_VAR = "CNOTRACK_MAX_UPLOAD_BYTES"
 PENDING_SECONDS = 3600
-_MAX_FILES = 50
 _FOLDER_PREFIX = "cnotrack-upload-"
 clock: Callable[[], float] = time.monotonic  # replaced by tests, to expire uploads without waiting
-
-
-def max_upload_bytes() -> int:
-    """The largest request body an upload may have: ``$CNOTRACK_MAX_UPLOAD_BYTES``, else 50 MB."""
-    text = os.environ.get(MAX_UPLOAD_ENV_VAR, "")
-    return int(text) if text.isdigit() and int(text) > 0 else MAX_UPLOAD_BYTES
-
-
-class UploadTooLarge(ApiError):
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, "too_large", f"the upload is larger than {_size(limit)}; split the dataset "
-                                           "or import it with the command line (cnotrack import)")
-
-
-def _size(n: int) -> str:
-    return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n:,} bytes"
-
-
-def _counted(receive: Receive, limit: int) -> Receive:
-    """``receive`` that stops the request (413) once its body passes ``limit`` bytes."""
-    seen = 0
-
-    async def counted() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise UploadTooLarge(limit)
-        return message
-
-    return counted
-
-
-class _BoundedRoute(APIRoute):
-    """A route whose request body is counted while it is received, for every reader of it
-    (the CSRF check parses the form before the route does)."""
-
-    def get_route_handler(self) -> Callable:
-        handler = super().get_route_handler()
-
-        async def bounded(request: Request) -> Response:
-            limit = max_upload_bytes()
-            if int(request.headers.get("content-length") or 0) > limit:
-                raise UploadTooLarge(limit)
-            return await handler(Request(request.scope, _counted(request.receive, limit), request._send))
-
-        return bounded
 
 
 @contextlib.asynccontextmanager
@@ -112,7 +60,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             _discard(pending, token)
 
 
-router = APIRouter(include_in_schema=False, route_class=_BoundedRoute, lifespan=_lifespan)
+router = APIRouter(include_in_schema=False, lifespan=_lifespan)
 
 
 @dataclass
@@ -178,7 +126,7 @@ def _discard(pending: dict[str, PendingImport], token: str) -> None:
 async def upload(request: Request, user: User = Depends(page_user)) -> Response:
     _require_writer(user)
     pending = _pending(request)
-    form = await request.form(max_files=_MAX_FILES, max_fields=_MAX_FILES + 10)
+    form = await request.form(**form_limits(request.scope))
     uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
     folder = Path(tempfile.mkdtemp(prefix=_FOLDER_PREFIX))
     names: list[str] = []
@@ -231,7 +179,7 @@ def _refusal(message: str) -> DatasetError:
 
 async def _claim(request: Request, user: User) -> PendingImport:
     """The caller's pending upload named by the form's token, taken out of the waiting list."""
-    form = await request.form(max_files=0, max_fields=10)
+    form = await request.form(**form_limits(request.scope))
     pending = _pending(request)
     token = str(form.get("token") or "")
     item = pending.get(token)

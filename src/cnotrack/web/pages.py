@@ -252,7 +252,8 @@ async def delete_record_submit(request: Request, table: str, record_id: RecordId
 @router.get("/evaluation", response_class=HTMLResponse)
 async def evaluation_page(request: Request, protocol: str = Query("pardeo2017", max_length=100),
                           user: User = Depends(page_user)) -> Response:
-    evaluation = await run_in_threadpool(evaluate_for, request.app.state.store, user, protocol, statistics=False)
+    with request.app.state.report_slots.hold(user):  # one evaluation or report at a time per user
+        evaluation = await run_in_threadpool(evaluate_for, request.app.state.store, user, protocol, statistics=False)
     excluded = evaluation.cohort.excluded.to_dicts()
     return render(request, "evaluation.html", {
         "protocol": protocol, "protocols": protocol_names(), "evaluation": evaluation,
