@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import polars as pl
@@ -43,8 +43,8 @@ from .store.importer import record_json, row_values
 from .store.schema import audit_log, record_table
 from .users import User
 
-__all__ = ["RECORD_TYPES", "audit_trail", "create_record", "delete_record", "get_record", "list_records",
-           "may_see_patient", "record_columns", "update_record", "visible_dataset", "visible_patient_ids"]
+__all__ = ["RECORD_TYPES", "audit_trail", "audit_trail_batches", "create_record", "delete_record", "get_record",
+           "list_records", "may_see_patient", "record_columns", "update_record", "visible_dataset", "visible_patient_ids"]
 
 #: The tables a user edits record by record, in the order a patient's course is told.
 RECORD_TYPES: tuple[str, ...] = exchange_format().table_names
@@ -475,12 +475,8 @@ def _audit_visible(user: User) -> sa.ColumnElement[bool]:
     return sa.case(*conditions, else_=sa.false()) == sa.true()
 
 
-def audit_trail(store: Store, user: User, *, table: str | None = None, record_id: int | None = None,
-                limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
-    """The audit trail, oldest first, of one record, one table or everything, limited to the
-    records of the patients ``user`` may see (of every patient, for an admin): the newest
-    ``limit`` entries (every entry for ``limit=0``), skipping the ``offset`` newest. The
-    filtering, ordering and limit run in the database."""
+def _audit_select(user: User, table: str | None, record_id: int | None) -> sa.Select:
+    """The audit rows ``user`` may see, of one record, one table or everything (unordered)."""
     if table is not None:
         _check_table(table)
     # record changes only: security events (sign-ins, user changes, downloads) are for admins,
@@ -492,17 +488,49 @@ def audit_trail(store: Store, user: User, *, table: str | None = None, record_id
         query = query.where(audit_log.c.record_id == record_id)
     if not user.is_admin:
         query = query.where(_audit_visible(user))
-    query = query.order_by(audit_log.c.id.desc()).offset(max(0, offset))
+    return query
+
+
+def _audit_entry(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": r["id"], "at": _utc(r["at"]).isoformat(), "actor": r["actor"], "action": r["action"],
+            "table": r["table_name"], "record_id": r["record_id"], "key": json.loads(r["record_key"]),
+            "before": json.loads(r["before"]) if r["before"] else None,
+            "after": json.loads(r["after"]) if r["after"] else None, "import_id": r["import_id"]}
+
+
+def audit_trail(store: Store, user: User, *, table: str | None = None, record_id: int | None = None,
+                limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+    """The audit trail, oldest first, of one record, one table or everything, limited to the
+    records of the patients ``user`` may see (of every patient, for an admin): the newest
+    ``limit`` entries (every entry for ``limit=0``), skipping the ``offset`` newest. The
+    filtering, ordering and limit run in the database."""
+    query = _audit_select(user, table, record_id).order_by(audit_log.c.id.desc()).offset(max(0, offset))
     if limit:
         query = query.limit(limit)
     with store.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
     rows.reverse()
-    return [{"id": r["id"], "at": _utc(r["at"]).isoformat(), "actor": r["actor"], "action": r["action"],
-             "table": r["table_name"], "record_id": r["record_id"], "key": json.loads(r["record_key"]),
-             "before": json.loads(r["before"]) if r["before"] else None,
-             "after": json.loads(r["after"]) if r["after"] else None, "import_id": r["import_id"]}
-            for r in rows]
+    return [_audit_entry(r) for r in rows]
+
+
+def audit_trail_batches(store: Store, user: User, *, table: str | None = None, record_id: int | None = None,
+                        batch: int = 5000) -> Iterator[list[dict[str, Any]]]:
+    """The whole audit trail that ``user`` may see (as ``audit_trail``), oldest first, in batches of
+    at most ``batch`` entries read one query at a time (by id, not by offset), so that exporting a
+    trail of millions of entries holds one batch in memory. Entries written while the batches are
+    read are left to the next export: the last id is fixed when the first batch is read."""
+    with store.engine.connect() as conn:
+        last = conn.execute(sa.select(sa.func.max(audit_log.c.id))).scalar()
+    after = 0
+    while last is not None and after < last:
+        query = (_audit_select(user, table, record_id)
+                 .where(audit_log.c.id > after, audit_log.c.id <= last).order_by(audit_log.c.id).limit(batch))
+        with store.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        if not rows:
+            return
+        yield [_audit_entry(r) for r in rows]
+        after = rows[-1]["id"]
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

@@ -152,3 +152,29 @@ def test_a_viewers_limit_1_audit_request_does_the_same_work_at_2000_patients_as_
     # ten times the patients and the trail: far less than ten times the work (the filter and the
     # limit run in the database, which stops at the newest visible entry)
     assert big_steps < 2 * small_steps, (small_steps, big_steps)
+
+
+@pytest.mark.parametrize("username", ["admin", "rome", "viewer"])
+def test_the_audit_trail_read_in_batches_is_the_whole_trail_in_order(centers_web, username):
+    web = centers_web
+    _vary(web)
+    user = web.accounts[username]
+    for table in (None, "patients", "lesions"):
+        whole = audit_trail(web.store, user, table=table, limit=0)
+        for size in (1, 2, 5, 10_000):
+            batches = list(records.audit_trail_batches(web.store, user, table=table, batch=size))
+            assert all(0 < len(b) <= size for b in batches), (table, size)
+            assert [e for b in batches for e in b] == whole, (table, size)
+
+
+def test_the_audit_export_streams_the_whole_visible_trail(centers_web):
+    web = centers_web
+    _vary(web)
+    for username in ("admin", "viewer"):
+        response = web.client(username).get("/audit/export.csv")
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+        rows = response.text.splitlines()
+        expected = audit_trail(web.store, web.accounts[username], limit=0)
+        assert rows[0].startswith("id,at,actor") and len(rows) - 1 >= len(expected)
+        ids = [int(line.split(",", 1)[0]) for line in rows[1:] if line[:1].isdigit()]
+        assert ids == [e["id"] for e in expected]

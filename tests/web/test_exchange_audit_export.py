@@ -11,13 +11,13 @@ from cnotrack.exchange.spreadsheet import FORMULA_TRIGGERS
 def test_the_audit_trail_export_writes_no_cell_a_spreadsheet_would_run(web, monkeypatch):
     from cnotrack import records
 
-    real = records.audit_trail
+    real = records.audit_trail_batches
 
     def hostile(*args, **kwargs):
-        entries = real(*args, **kwargs)
-        return [dict(e, actor="=HYPERLINK(\"http://evil.example\")", table="@SUM(1)") for e in entries]
+        for entries in real(*args, **kwargs):
+            yield [dict(e, actor="=HYPERLINK(\"http://evil.example\")", table="@SUM(1)") for e in entries]
 
-    monkeypatch.setattr(records, "audit_trail", hostile)
+    monkeypatch.setattr(records, "audit_trail_batches", hostile)
     exported = web.client("admin").get("/audit/export.csv")
     rows = list(csv.reader(io.StringIO(exported.text)))
     assert len(rows) > 1
