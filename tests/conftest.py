@@ -412,13 +412,11 @@ def migrate(url: str, revision: str, *, down: bool = False) -> None:
     """Move the database at ``url`` up (or ``down``) to the migration ``revision`` with Alembic
     alone, as an older (or newer) cnotrack left it, without cnotrack's own checks."""
     from alembic import command
-    from alembic.config import Config
 
     from cnotrack.store import database
 
     engine = sa.create_engine(database.resolve_database_url(url))
-    config = Config()
-    config.set_main_option("script_location", str(database._MIGRATIONS))
+    config = database._alembic_config()
     try:
         with engine.begin() as conn:
             config.attributes["connection"] = conn

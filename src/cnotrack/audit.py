@@ -10,7 +10,6 @@ center, a lesion through its imaging study. Security events (sign-ins, user chan
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 
 from .errors import RecordNotFoundError
 from .exchange.schema import exchange_format
-from .store.database import Store
+from .store.database import Store, as_utc
 from .store.schema import audit_log, record_table
 from .users import User
 
@@ -74,7 +73,7 @@ def _audit_select(user: User, table: str | None, record_id: int | None) -> sa.Se
 
 
 def _audit_entry(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {"id": r["id"], "at": _utc(r["at"]).isoformat(), "actor": r["actor"], "action": r["action"],
+    return {"id": r["id"], "at": as_utc(r["at"]).isoformat(), "actor": r["actor"], "action": r["action"],
             "table": r["table_name"], "record_id": r["record_id"], "key": json.loads(r["record_key"]),
             "before": json.loads(r["before"]) if r["before"] else None,
             "after": json.loads(r["after"]) if r["after"] else None, "import_id": r["import_id"]}
@@ -113,7 +112,3 @@ def audit_trail_batches(store: Store, user: User, *, table: str | None = None, r
             return
         yield [_audit_entry(r) for r in rows]
         after = rows[-1]["id"]
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value

@@ -193,12 +193,7 @@ def _visible_reference(conn: sa.Connection, user: User, target_table: str, colum
     """Whether the patient or study ``value`` exists, is not deleted and ``user`` may see it (a
     patient or study of another center is answered as one that does not exist)."""
     target = record_table(target_table)
-    query = sa.select(target.c.id).where(target.c[column] == value, target.c.deleted_at.is_(None))
-    if not user.is_admin:
-        if target_table == "patients":
-            query = query.where(target.c.center == user.center)
-        else:
-            query = query.where(target.c.patient_id.in_(_visible_patients(user)))
+    query = sa.select(target.c.id).where(target.c[column] == value, _visible_rows(user, target_table))
     return conn.execute(query).first() is not None
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from .errors import AccessError, UserError
-from .store.database import Store
+from .store.database import Store, as_utc
 from .store.schema import audit_log
 
 if TYPE_CHECKING:
@@ -84,11 +84,8 @@ def security_events(store: Store, user: "User", *, action: str | None = None,
         query = query.limit(limit)
     with store.engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    return [{"id": r["id"], "at": _utc(r["at"]).isoformat(), "actor": r["actor"], "action": r["action"],
+    return [{"id": r["id"], "at": as_utc(r["at"]).isoformat(), "actor": r["actor"], "action": r["action"],
              "table": r["table_name"], "record_id": r["record_id"], "key": json.loads(r["record_key"]),
              "before": json.loads(r["before"]) if r["before"] else None,
              "after": json.loads(r["after"]) if r["after"] else None} for r in rows]
 
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value

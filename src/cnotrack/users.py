@@ -45,7 +45,7 @@ from zxcvbn import zxcvbn
 
 from .errors import UserError
 from .security_log import record_event
-from .store.database import Store
+from .store.database import Store, as_utc
 from .store.schema import sessions, users
 
 __all__ = ["MIN_PASSWORD_LENGTH", "MIN_PASSWORD_SCORE", "NoSuchUserError", "Role", "User", "WrongPasswordError",
@@ -116,11 +116,8 @@ class User:
 
 
 def _user(row: sa.RowMapping) -> User:
-    created = row["created_at"]
-    if created.tzinfo is None:  # SQLite keeps no time zone; cnotrack writes UTC
-        created = created.replace(tzinfo=dt.timezone.utc)
-    return User(row["id"], row["username"], Role(row["role"]), row["center"], created, bool(row["disabled"]),
-                row["deleted_at"] is not None)
+    return User(row["id"], row["username"], Role(row["role"]), row["center"], as_utc(row["created_at"]),
+                bool(row["disabled"]), row["deleted_at"] is not None)
 
 
 def _now() -> dt.datetime:

@@ -54,6 +54,6 @@ def run_demo(store: Store, out_dir: Path | None = None) -> DemoRun:
     evaluation = evaluate(stored, load_protocol("pardeo2017"))
     reports = []
     if out_dir is not None:
-        built = build_report(evaluation, stored, banner=evaluation.banner(DEMO_BANNER))
+        built = build_report(evaluation, stored, banner=DEMO_BANNER)
         reports = [write_report(built, out_dir / f"pardeo2017-demo{suffix}") for suffix in (".md", ".html", ".pdf")]
     return DemoRun(evaluation, report, reports)

@@ -11,7 +11,7 @@ import polars as pl
 from ..vocabulary import anatomy, drugs, lab_tests, normalise_key
 from .schema import ColumnSpec
 
-__all__ = ["FALSE_WORDS", "ID_MAX_LENGTH", "TRUE_WORDS", "parse_column"]
+__all__ = ["FALSE_WORDS", "ID_MAX_LENGTH", "NUMBER_PATTERN", "TRUE_WORDS", "parse_column"]
 
 TRUE_WORDS = ("yes", "y", "true", "1")
 FALSE_WORDS = ("no", "n", "false", "0")
@@ -19,7 +19,7 @@ ID_MAX_LENGTH = 200  # store/schema.py: identifiers are String(200)
 
 # ASCII digits only: Polars' ``\d`` is Unicode-aware and would let full-width or Arabic-Indic
 # digits (``１０``, ``١٥``) through to a cast that cannot read them
-_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+NUMBER_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _INTEGER = r"^[+-]?[0-9]+(\.0*)?$"
 _DATE = r"^(0[0-9][0-9][1-9]|0[0-9][1-9][0-9]|0[1-9][0-9][0-9]|[1-9][0-9]{3})-[0-9]{2}-[0-9]{2}$"   # year 0 is no year
 _MONTH = r"^(0[0-9][0-9][1-9]|0[0-9][1-9][0-9]|0[1-9][0-9][0-9]|[1-9][0-9]{3})-[0-9]{2}$"
@@ -49,7 +49,7 @@ def parse_column(raw: pl.Expr, spec: ColumnSpec) -> tuple[pl.Expr, pl.Expr]:
     if spec.type == "text":
         return raw, pl.lit(None, pl.String)
     if spec.type == "number" or spec.type == "integer":
-        pattern = _NUMBER if spec.type == "number" else _INTEGER
+        pattern = NUMBER_PATTERN if spec.type == "number" else _INTEGER
         ok = raw.str.contains(pattern)
         if spec.type == "number":
             value = pl.when(ok).then(raw.cast(pl.Float64, strict=False))
@@ -67,7 +67,7 @@ def parse_column(raw: pl.Expr, spec: ColumnSpec) -> tuple[pl.Expr, pl.Expr]:
     if spec.type == "lab_value":
         censor = raw.str.extract(r"^\s*([<>])", 1)
         number_text = raw.str.replace(r"^\s*[<>]=?\s*", "")
-        ok = number_text.str.contains(_NUMBER)
+        ok = number_text.str.contains(NUMBER_PATTERN)
         value = pl.when(ok).then(number_text.cast(pl.Float64, strict=False))
         message = pl.when(present & ~ok).then(
             pl.lit("not a number or a censored value such as <0.5")).when(

@@ -27,11 +27,13 @@ import re
 
 import polars as pl
 
+from .cells import NUMBER_PATTERN
+
 __all__ = ["FORMULA_TRIGGERS", "spreadsheet_safe", "spreadsheet_text", "spreadsheet_text_expr"]
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
-_PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_PLAIN_NUMBER = re.compile(NUMBER_PATTERN)  # a number as the exchange format reads one
 _TRIGGER_CLASS = "[=+\\-@\t\r']"
 _ESCAPED = re.compile("'" + _TRIGGER_CLASS, re.DOTALL)
 

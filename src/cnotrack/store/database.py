@@ -31,6 +31,8 @@ exists``, ``Failing row contains (...)``) are cut from the driver's message (the
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import functools
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -45,7 +47,7 @@ from platformdirs import user_data_path
 
 from ..errors import StoreError
 
-__all__ = ["BUSY_TIMEOUT_ENV_VAR", "ENV_VAR", "Store", "default_database_url", "open_store",
+__all__ = ["BUSY_TIMEOUT_ENV_VAR", "ENV_VAR", "Store", "as_utc", "default_database_url", "open_store",
            "resolve_database_url", "upgrade_schema"]
 
 ENV_VAR = "CNOTRACK_DB"
@@ -56,6 +58,12 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _LOCK_KEY = 0x636E6F74  # "cnot": the advisory lock of imports and migrations, per schema
 BUSY_MESSAGE = ("the database is busy: another import or the web app holds a write lock; try again "
                 "(or wait longer: ${var} sets the seconds to wait, now {seconds:g})")
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A time read back from the database, in UTC: SQLite keeps no time zone, and cnotrack
+    writes every time in UTC."""
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
 
 
 def default_database_url() -> str:
@@ -102,9 +110,8 @@ class Store:
         with self.engine.connect() as conn:
             conn.execution_options(cnotrack_write=True)
             with conn.begin():
-                if exclusive and conn.dialect.name == "postgresql":
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
-                                 {"key": _LOCK_KEY})
+                if exclusive:
+                    _serialise(conn)
                 yield conn
 
     def close(self) -> None:
@@ -179,8 +186,7 @@ def upgrade_schema(store: Store, *, discard_partial: bool = False) -> None:
     ``discard_partial``: first drop the (empty) tables of a creation an older cnotrack left
     unfinished. On SQLite foreign keys are switched off for the transaction (table rebuilds
     need it) and checked before it commits."""
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
+    config = _alembic_config()
     sqlite = store.engine.dialect.name == "sqlite"
     with store.engine.connect() as conn:
         raw = conn.connection.dbapi_connection
@@ -189,9 +195,7 @@ def upgrade_schema(store: Store, *, discard_partial: bool = False) -> None:
         try:
             conn.execution_options(cnotrack_write=True)
             with conn.begin():
-                if not sqlite:
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
-                                 {"key": _LOCK_KEY})
+                _serialise(conn)
                 if discard_partial:
                     _drop_partial(conn)
                 config.attributes["connection"] = conn
@@ -206,15 +210,27 @@ def upgrade_schema(store: Store, *, discard_partial: bool = False) -> None:
                 raw.execute("PRAGMA foreign_keys=ON")
 
 
+def _serialise(conn: sa.Connection) -> None:
+    """On PostgreSQL, wait for the transaction-level advisory lock of imports and migrations (per
+    schema), held until the transaction ends; SQLite's ``BEGIN IMMEDIATE`` already serialises."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"), {"key": _LOCK_KEY})
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
 # --------------------------------------------------------------------------- checks
 
 
+@functools.cache  # the migrations are files of the package: read once per process
 def _head() -> str:
     from alembic.script import ScriptDirectory
 
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def _at_head(store: Store) -> bool:

@@ -162,9 +162,8 @@ def plan_import(dataset: Dataset, store: Store) -> ImportPlan:
 def _present_columns(dataset: Dataset, name: str, frame: pl.DataFrame) -> set[str]:
     """The data columns of ``name`` the file had (all of them when the dataset does not say)."""
     columns = _data_columns(name)
-    present_by_table = getattr(dataset, "columns_present", None) or {}
-    if name in present_by_table:
-        had = set(present_by_table[name])
+    if name in dataset.columns_present:
+        had = set(dataset.columns_present[name])
         present = {c for c in columns if c in had}
         if "value" in present and name == "labs":
             present.add("censor")
@@ -183,7 +182,7 @@ def _extra_names(dataset: Dataset, name: str, frame: pl.DataFrame) -> set[str]:
     if EXTRA in frame.columns:
         for text in frame[EXTRA].drop_nulls().unique().to_list():
             names.update(json.loads(text))
-    had = (getattr(dataset, "columns_present", None) or {}).get(name)
+    had = dataset.columns_present.get(name)
     if had:
         names |= set(had) - set(_data_columns(name)) - {ROW}
     return names

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from fastapi import Request
 
-from ..store.database import Store
+from ..store.database import Store, as_utc
 from ..store.schema import sessions
 from ..users import User, get_user
 from .errors import ApiError
@@ -79,9 +79,6 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
-
 
 def start_session(store: Store, user: User, *, now: dt.datetime | None = None,
                   idle_timeout: dt.timedelta = IDLE_TIMEOUT) -> tuple[str, str]:
@@ -118,8 +115,8 @@ def load_session(request: Request) -> Session | None:
         with store.engine.connect() as conn:
             row = conn.execute(sa.select(sessions).where(sessions.c.token_sha256 == _digest(token))).mappings().first()
         if row is not None:
-            last_seen = _utc(row["last_seen_at"])
-            if _utc(row["expires_at"]) <= now or now - last_seen > idle:
+            last_seen = as_utc(row["last_seen_at"])
+            if as_utc(row["expires_at"]) <= now or now - last_seen > idle:
                 end_session(store, token)
             else:
                 user = get_user(store, row["user_id"])
