@@ -56,8 +56,8 @@ from cnotrack.demo import demo_dataset
 from cnotrack.engine import evaluate
 from cnotrack.protocols import load_protocol, parse_protocol
 from cnotrack.results import ProportionResult
-from cnotrack.statistics import (CLOPPER_PEARSON, clopper_pearson, statistics_for, table_one, time_to_events,
-                                 with_intervals)
+from cnotrack.analysis import statistics_for, table_one, time_to_events, with_intervals
+from cnotrack.statistics import CLOPPER_PEARSON, clopper_pearson
 from cnotrack.statistics.survival import DAYS_PER_YEAR
 
 

@@ -61,7 +61,7 @@ def _proportion(e: Proportion, status: pl.DataFrame, protocol: Protocol) -> Prop
               f"needs are counted as missing.")
     if among_missing:
         method += f" {among_missing} patient(s) could not be placed in the group for missing data."
-    from ..statistics.intervals import CLOPPER_PEARSON, clopper_pearson  # statistics imports the engine
+    from ..statistics.intervals import CLOPPER_PEARSON, clopper_pearson
 
     ci = clopper_pearson(n, len(values))
     return ProportionResult(e.id, e.label, n, len(values), missing, method, e.published, among_missing,

@@ -70,7 +70,7 @@ class Evaluation:
     patients: pl.DataFrame            # per-patient values and endpoint statuses
     lesions: pl.DataFrame             # per-lesion fates
     diagnosis: pl.DataFrame = field(default_factory=pl.DataFrame)  # diagnostic criteria per patient
-    statistics: Any = None            # cnotrack.statistics.Statistics, when computed
+    statistics: Any = None            # cnotrack.analysis.Statistics, when computed
     source: str = ""                  # the dataset's safe label (``cnotrack.store.label``)
     dataset_sha256: str = ""          # its content fingerprint (``dataset_fingerprint``)
     notes: list[str] = field(default_factory=list)
@@ -153,7 +153,7 @@ def evaluate(dataset: Dataset, protocol: Protocol, *, statistics: bool = True) -
     """Evaluate ``protocol`` on ``dataset`` (all patients at once, vectorised with Polars).
 
     With ``statistics`` (the default) the evaluation also carries the paired baseline-versus-
-    6-month tests, the Kaplan-Meier analyses and Table 1 (``cnotrack.statistics``)."""
+    6-month tests, the Kaplan-Meier analyses and Table 1 (``cnotrack.analysis``)."""
     cohort = build_cohort(dataset, protocol)
     table = build_patient_table(dataset, protocol, cohort, protocol_needs(protocol))
     results = compute_endpoints(protocol, table)
@@ -164,7 +164,7 @@ def evaluate(dataset: Dataset, protocol: Protocol, *, statistics: bool = True) -
                             source_files={path_label(k): v for k, v in dataset.sha256.items()},
                             synthetic=synthetic_count(dataset, cohort.eligible["patient_id"]))
     if statistics:
-        from ..statistics import statistics_for  # the statistics build on the engine
+        from ..analysis import statistics_for  # the analyses build on the engine
 
         evaluation.statistics = statistics_for(evaluation, dataset)
     return evaluation

@@ -46,7 +46,7 @@ def build_report(evaluation: Evaluation, dataset: Dataset, *, banner: str | None
     without statistics they are computed here (the evaluation itself is not changed)."""
     stats = evaluation.statistics
     if stats is None:
-        from ..statistics import statistics_for
+        from ..analysis import statistics_for
 
         stats = statistics_for(evaluation, dataset)
     p = evaluation.protocol

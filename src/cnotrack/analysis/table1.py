@@ -32,8 +32,8 @@ from ..engine.evaluate import Evaluation
 from ..exchange.dataset import Dataset
 from ..vocabulary import anatomy, drugs, lab_tests
 from ._values import analysis_table
-from .paired import PGA_LEVELS
-from .survival import DAYS_PER_YEAR
+from ..statistics.paired import PGA_LEVELS
+from ..statistics.survival import DAYS_PER_YEAR
 
 __all__ = ["TableOne", "TableOneRow", "table_one"]
 

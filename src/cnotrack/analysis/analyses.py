@@ -30,9 +30,9 @@ from ..results import ProportionResult
 from ..vocabulary import lab_tests
 from ._values import analysis_table
 from .events import time_to_events
-from .intervals import CLOPPER_PEARSON, clopper_pearson
-from .paired import PGA_LEVELS, PairedTest, mcnemar_exact, wilcoxon_signed_rank
-from .survival import SurvivalResult
+from ..statistics.intervals import CLOPPER_PEARSON, clopper_pearson
+from ..statistics.paired import PGA_LEVELS, PairedTest, mcnemar_exact, wilcoxon_signed_rank
+from ..statistics.survival import SurvivalResult
 from .table1 import TableOne, table_one
 
 __all__ = ["Statistics", "paired_comparisons", "proportion_intervals", "statistics_for", "with_intervals"]

@@ -26,7 +26,7 @@ from ..engine.lesion_tracking import lesion_fates
 from ..engine.timepoints import day_expr
 from ..exchange.dataset import Dataset
 from ._values import analysis_table
-from .survival import SurvivalResult, kaplan_meier
+from ..statistics.survival import SurvivalResult, kaplan_meier
 
 __all__ = ["NEW_LESION", "PGA_NONE_OR_MINIMAL", "time_to_events", "time_to_new_lesion",
            "time_to_pga_none_or_minimal"]
