@@ -1,4 +1,4 @@
-"""Vocabularies shipped with cnotrack: anatomy, drugs and laboratory tests.
+"""Vocabularies shipped with cnotrack: anatomy, drugs, lines of therapy and laboratory tests.
 
 The definitions are data (``vocabularies/*.yaml``); this module loads them into typed
 values and answers the questions the rest of cnotrack asks: what is the canonical name
@@ -12,7 +12,7 @@ from importlib import resources
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import VocabularyError
 
@@ -21,11 +21,16 @@ __all__ = [
     "Bone",
     "Drug",
     "DrugVocabulary",
+    "DrugTarget",
     "LabTest",
     "LabVocabulary",
+    "LineOfTherapy",
+    "LineSelection",
+    "LineVocabulary",
     "anatomy",
     "drugs",
     "lab_tests",
+    "lines",
     "normalise_key",
 ]
 
@@ -85,10 +90,30 @@ class Drug(_Frozen):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
-class DrugVocabulary(_Frozen):
+class DrugTarget(_Frozen):
+    label: str
     source: str
+
+
+class DrugVocabulary(_Frozen):
+    """Every drug's ``class`` is a key of ``classes`` and its ``target`` (if any) a key of
+    ``targets``."""
+
+    source: str
+    targets: dict[str, DrugTarget] = {}
     classes: dict[str, str]
     drugs: tuple[Drug, ...]
+
+    @model_validator(mode="after")
+    def _keys(self) -> "DrugVocabulary":
+        for d in self.drugs:
+            if d.drug_class not in self.classes:
+                raise ValueError(f"drug {d.name!r}: class {d.drug_class!r} is not a key of classes "
+                                 f"({', '.join(self.classes)})")
+            if d.target is not None and d.target not in self.targets:
+                raise ValueError(f"drug {d.name!r}: target {d.target!r} is not a key of targets "
+                                 f"({', '.join(self.targets) or 'none defined'})")
+        return self
 
     def drug(self, name: str) -> Drug:
         return {d.name: d for d in self.drugs}[name]
@@ -98,6 +123,51 @@ class DrugVocabulary(_Frozen):
 
     def names_of_class(self, drug_class: str) -> tuple[str, ...]:
         return tuple(d.name for d in self.drugs if d.drug_class == drug_class)
+
+
+class LineSelection(_Frozen):
+    """The courses that can start a line: a drug of ``drugs``, of ``classes`` or with a target
+    of ``targets`` (the union); ``systemic_only`` leaves topical courses out."""
+
+    drugs: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    systemic_only: bool = False
+
+
+class LineOfTherapy(_Frozen):
+    """A line starts with the first course of the ``order``-th distinct drug of ``selection``,
+    the drugs ranked by their first start date."""
+
+    label: str
+    selection: LineSelection
+    order: int = Field(1, ge=1)
+    step: int | None = Field(None, ge=1, description="the line's step on the treatment ladder (1 first line, 2 second line); markers such as first_biologic have none")
+    note: str | None = None
+
+
+class LineVocabulary(_Frozen):
+    source: str
+    lines: dict[str, LineOfTherapy]
+
+    def line(self, name: str) -> LineOfTherapy:
+        return self.lines[name]
+
+    def check_against(self, known: DrugVocabulary) -> None:
+        """Raise ``VocabularyError`` unless every line selects drugs, classes or targets that the
+        drug vocabulary has."""
+        names = {d.name for d in known.drugs}
+        for key, line in self.lines.items():
+            s = line.selection
+            wrong = ([f"drug {d!r}" for d in s.drugs if d not in names]
+                     + [f"class {c!r}" for c in s.classes if c not in known.classes]
+                     + [f"target {t!r}" for t in s.targets if t not in known.targets])
+            if wrong:
+                raise VocabularyError(f"vocabularies/lines.yaml: line {key!r} names {', '.join(wrong)}, "
+                                      "not in vocabularies/drugs.yaml")
+            if not (s.drugs or s.classes or s.targets):
+                raise VocabularyError(f"vocabularies/lines.yaml: line {key!r} selects no drug; give "
+                                      "drugs, classes or targets")
 
 
 class LabTest(_Frozen):
@@ -170,3 +240,12 @@ def drugs() -> DrugVocabulary:
 def lab_tests() -> LabVocabulary:
     """The laboratory tests: units, conversions and default reference limits."""
     return _load("labs.yaml", LabVocabulary)  # type: ignore[return-value]
+
+
+@cache
+def lines() -> LineVocabulary:
+    """The lines of therapy (``vocabularies/lines.yaml``), each checked against the drug
+    vocabulary: its drugs, classes and targets must exist there."""
+    vocabulary: LineVocabulary = _load("lines.yaml", LineVocabulary)  # type: ignore[assignment]
+    vocabulary.check_against(drugs())
+    return vocabulary
