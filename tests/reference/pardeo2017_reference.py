@@ -36,6 +36,15 @@ Decisions where the specification leaves a choice (shared with the main engine):
   in file order wins (the hold-out generator never writes such ties).
 * ``last_followup.years`` with no eligible patient having an assessment: n = 0 and the
   statistics are None.
+* Language v2 (issue 10), under ``"v2"`` in the result: the lesion fates of baseline to month 6
+  per region of the bone (``REGION_OF_BONE``) and per symptomatic value (``symptomatic``,
+  ``not_symptomatic``), counted AFTER matching all active lesions: a lesion of the baseline study
+  takes its own bone and symptomatic value, a new lesion its own; and the change in
+  ``pga_vas`` (month 6 minus baseline) as a distribution.
+* Settled in issue 10: the last follow-up PGA is the PGA recorded on the latest assessment
+  date (of any assessment row); a latest visit without a PGA leaves it missing (v1 took the
+  closest PGA at any distance). A new lesion with an empty ``symptomatic`` counts as not
+  symptomatic (v1 made the patient missing in the symptomatic proportion).
 """
 
 from __future__ import annotations
@@ -47,7 +56,7 @@ import statistics
 from datetime import date
 from fractions import Fraction
 
-__all__ = ["evaluate_reference"]
+__all__ = ["REGION_OF_BONE", "evaluate_reference"]
 
 PROTOCOL = "pardeo2017"
 
@@ -68,6 +77,15 @@ DRUG_CLASS = {
 BRAND_TO_GENERIC = {"kineret": "anakinra"}
 
 PGA_ORDER = ["none", "minimal", "mild", "moderate", "severe"]
+
+# Regions of the bones the hold-out generator writes, from the exchange format's site list
+# (written out here by hand, not read from cnotrack's vocabulary).
+REGION_OF_BONE = {
+    "femur": "lower_limb", "tibia": "lower_limb", "fibula": "lower_limb", "calcaneus": "lower_limb",
+    "clavicle": "chest_shoulder", "t5": "spine", "l2": "spine", "t7": "spine", "sacrum": "pelvis",
+    "ilium": "pelvis",
+}
+FATE_NAMES = ["baseline", "resolved", "stable", "improved", "worsened", "new"]
 
 DEFAULT_LIMIT_MG_L_OR_MM_H = {"esr": Fraction(20), "crp": Fraction(5)}
 
@@ -427,6 +445,10 @@ def evaluate_reference(folder: pathlib.Path) -> dict:
     patients_with_new_of_symptomatic = [0, 0, 0]  # n, of, missing
     last_pga_low = [0, 0]
     followup_years = []
+    # language v2 (issue 10): lesion fates under filters, applied after matching, and the change
+    # in physician global VAS from baseline to month 6
+    filtered = {}
+    pga_vas_changes = []
 
     for patient, index_date in eligible:
         patient_id = cell(patient, "patient_id")
@@ -453,23 +475,27 @@ def evaluate_reference(folder: pathlib.Path) -> dict:
         elif month6_pga in ("none", "minimal"):
             month6_pga_low[0] += 1
 
-        # Last follow-up: the latest assessment row; the PGA closest to it (no window).
+        # Last follow-up: the latest assessment row; a PGA only when dated on that day.
+        last_pga = None
         if patient_assessments:
             last_date = max(parse_date(cell(row, "date")) for row in patient_assessments)
             followup_years.append((last_date - index_date).days / 365.25)
-            last_pga = None
-            last_key = None
             for pga_date, pga in pga_rows:
-                key = (abs((pga_date - last_date).days), pga_date)
-                if last_key is None or key < last_key:
-                    last_key = key
+                if pga_date == last_date:
                     last_pga = pga
-        else:
-            last_pga = None
+                    break
         if last_pga is None:
             last_pga_low[1] += 1
         elif last_pga in ("none", "minimal"):
             last_pga_low[0] += 1
+
+        # Physician global VAS change (month 6 minus baseline), from rows with a pga_vas.
+        vas_rows = [(parse_date(cell(row, "date")), float(cell(row, "pga_vas")))
+                    for row in patient_assessments if cell(row, "pga_vas")]
+        vas_baseline = closest_in_window(vas_rows, index_date, BASELINE_TARGET, BASELINE_WINDOW)
+        vas_month6 = closest_in_window(vas_rows, index_date, MONTH6_TARGET, MONTH6_WINDOW)
+        if vas_baseline is not None and vas_month6 is not None:
+            pga_vas_changes.append(vas_month6 - vas_baseline)
 
         # ESR and CRP.
         values = {}
@@ -528,14 +554,24 @@ def evaluate_reference(folder: pathlib.Path) -> dict:
         for fate in fates:
             lesion_counts[fate] += 1
         lesion_counts["new"] += len(new)
+        baseline_lesions = [lesion for lesion in lesions_by_study.get(baseline_study, []) if lesion.active]
+        kept_rows = [(lesion, fate) for lesion, fate in zip(baseline_lesions, fates)]
+        kept_rows += [(lesion, "new") for lesion in new]
+        for lesion, fate in kept_rows:
+            names = [REGION_OF_BONE.get(lesion.bone, "unknown")]
+            names.append("symptomatic" if lesion.symptomatic is True else "not_symptomatic")
+            for name in names:
+                tally = filtered.setdefault(name, dict.fromkeys(FATE_NAMES, 0))
+                tally[fate] += 1
+                if fate != "new":
+                    tally["baseline"] += 1
         if new:
             patients_with_new += 1
             patients_with_new_of_symptomatic[1] += 1
+            # an empty symptomatic (None) counts as not symptomatic: only a True counts
             flags = [lesion.symptomatic for lesion in new]
             if True in flags:
                 patients_with_new_of_symptomatic[0] += 1
-            elif None in flags:
-                patients_with_new_of_symptomatic[2] += 1
 
     endpoints = {
         "cohort.n": n_eligible,
@@ -559,8 +595,12 @@ def evaluate_reference(folder: pathlib.Path) -> dict:
         "last_followup.pga_none_or_minimal": proportion(last_pga_low[0], n_eligible, last_pga_low[1]),
         "last_followup.years": distribution(followup_years),
     }
+    v2 = {f"month6.lesions.{name}.{fate}": count
+          for name, tally in sorted(filtered.items()) for fate, count in tally.items()}
+    v2["month6.pga_vas_change"] = distribution(pga_vas_changes)
     return {
         "protocol": PROTOCOL,
         "cohort": {"n": n_eligible, "female": female, "excluded": excluded},
         "endpoints": endpoints,
+        "v2": v2,
     }

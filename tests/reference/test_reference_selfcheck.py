@@ -280,10 +280,11 @@ def test_window_edges_are_inclusive_and_one_day_beyond_is_outside(tmp_path):
 
 def test_empty_pga_rows_are_ignored_but_still_set_the_last_follow_up_date(tmp_path):
     """A: day 0 empty, day -30 Mild -> baseline mild (1). Day 182 empty, day 200 NONE ->
-          month6 none (1). Latest visit day 400 (empty PGA); the PGA nearest to it is day 350
-          moderate (day 300 none is farther) -> last follow-up not none/minimal.
+          month6 none (1). Latest visit day 400 (empty PGA): no PGA on the latest assessment
+          date -> last follow-up PGA missing (issue 10 settled choice; v1 took day 350
+          moderate, the closest).
     B: only empty PGAs on day 0 and day 500 -> baseline, month6 and last PGA missing.
-    last_followup.pga_none_or_minimal = 0 of 2, 1 missing;
+    last_followup.pga_none_or_minimal = 0 of 2, 2 missing;
     years = 400/365.25 and 500/365.25: median 450/365.25.
     """
     folder = cohort(
@@ -297,7 +298,7 @@ def test_empty_pga_rows_are_ignored_but_still_set_the_last_follow_up_date(tmp_pa
 
     assert endpoints["baseline.pga_mild_or_worse"] == proportion(1, 2, 1)
     assert endpoints["month6.pga_none_or_minimal"] == proportion(1, 2, 1)
-    assert endpoints["last_followup.pga_none_or_minimal"] == proportion(0, 2, 1)
+    assert endpoints["last_followup.pga_none_or_minimal"] == proportion(0, 2, 2)
     years = endpoints["last_followup.years"]
     assert years["n"] == 2
     assert years["min"] == 400 / 365.25
@@ -464,8 +465,8 @@ def test_rule_2_same_site_matches_unless_both_carry_different_lesion_ids(tmp_pat
     Month6: Femur LEFT Diaphysis grade 2 -> worsened; tibia right proximal_metaphysis id Y
     -> never the same as X (X resolved, Y new; rule 3 needs a segment-less lesion);
     sacrum no grade -> stable (an empty side equals an empty side); L2 body grade 3 -> stable.
-    Totals: 4 baseline, 1 worsened, 1 resolved, 2 stable, 1 new. Y has symptomatic empty, so
-    the patient is missing in the symptomatic proportion (0 of 1, 1 missing).
+    Totals: 4 baseline, 1 worsened, 1 resolved, 2 stable, 1 new. Y has symptomatic empty, which
+    counts as not symptomatic (issue 10 settled choice): 0 of 1, 0 missing.
     """
     folder = cohort(
         tmp_path, ["R"],
@@ -484,7 +485,7 @@ def test_rule_2_same_site_matches_unless_both_carry_different_lesion_ids(tmp_pat
 
     assert lesion_counts(result) == {"baseline_total": 4, "resolved": 1, "stable": 2, "improved": 0,
                                      "worsened": 1, "new": 1, "patients_missing": 0}
-    assert result["endpoints"]["month6.patients_with_symptomatic_new_lesions"] == proportion(0, 1, 1)
+    assert result["endpoints"]["month6.patients_with_symptomatic_new_lesions"] == proportion(0, 1, 0)
 
 
 def test_rule_3_pairs_a_segmentless_lesion_only_when_it_is_the_single_candidate(tmp_path):
@@ -526,11 +527,11 @@ def test_lesion_counts_skip_patients_without_both_scintigraphies(tmp_path):
            -> 1 resolved; wb_mri studies on day 0 and day 182 with lesions are ignored.
     S2: month6 scintigraphy only on day 241 (outside) -> missing.
     S3: no imaging -> missing.
-    S4: empty baseline study; month6 two new lesions, symptomatic no and empty -> missing in
-        the symptomatic proportion.
+    S4: empty baseline study; month6 two new lesions, symptomatic no and empty -> not
+        symptomatic (an empty value counts as not symptomatic).
     S5: empty baseline study; month6 one new lesion, symptomatic Yes.
     Totals: 1 baseline, 1 resolved, 3 new, 2 patients missing; new lesions 2 of 5, 2 missing;
-    symptomatic 1 of 2, 1 missing.
+    symptomatic 1 of 2, 0 missing.
     """
     folder = cohort(
         tmp_path, ["S1", "S2", "S3", "S4", "S5"],
@@ -551,7 +552,7 @@ def test_lesion_counts_skip_patients_without_both_scintigraphies(tmp_path):
     assert lesion_counts(result) == {"baseline_total": 1, "resolved": 1, "stable": 0, "improved": 0,
                                      "worsened": 0, "new": 3, "patients_missing": 2}
     assert result["endpoints"]["month6.patients_with_new_lesions"] == proportion(2, 5, 2)
-    assert result["endpoints"]["month6.patients_with_symptomatic_new_lesions"] == proportion(1, 2, 1)
+    assert result["endpoints"]["month6.patients_with_symptomatic_new_lesions"] == proportion(1, 2, 0)
 
 
 # --- the hold-out generator -----------------------------------------------------------

@@ -2,8 +2,11 @@
 
 A patient is missing for a criterion when any value it needs is missing: ``all`` and
 ``any`` are null as soon as one part is null (they do not short-circuit), so that
-"lacked the data" means the same for every endpoint. ``new_lesions`` with ``symptomatic``
-is true when one new lesion has that value, null when none has it but some are unknown.
+"lacked the data" means the same for every endpoint. ``new_lesions`` counts the new lesions
+its lesion filter keeps (``lesion_filters.py``: matched on all lesions, then filtered; an empty
+``symptomatic`` counts as not symptomatic), from the pair columns ``<from>><to>[<key>].new``.
+``change`` compares ``change(<of>)@<from>><to>`` (or ``pchange(...)`` with ``percent``) with
+its value: "fell by 2 or more" is ``op: "<=", value: -2``; missing when the change is.
 """
 
 from __future__ import annotations
@@ -13,10 +16,14 @@ import operator
 import polars as pl
 
 from ..protocols.model import (
-    AllOf, AnyOf, AssessmentCriterion, Criterion, LabDecreased, LabElevated, LabNormal,
+    AllOf, AnyOf, AssessmentCriterion, ChangeCriterion, Criterion, LabDecreased, LabElevated, LabNormal,
     NewLesions, Not, PedcnoCriterion, PgaCriterion, SexCriterion,
 )
+from .changes import change_column, pair_prefix
 from .labs import elevated_expr
+from .patient_criteria import patient_criterion_expr
+from ..protocols.criteria import AgeCriterion, CenterCriterion, CourseCriterion, DiagnosisCriterion, TreatmentCriterion
+from .lesion_filters import effective, filter_key
 
 __all__ = ["criterion_expr"]
 
@@ -28,14 +35,16 @@ def _strict(parts: list[pl.Expr], combine) -> pl.Expr:
     return pl.when(pl.any_horizontal([p.is_null() for p in parts])).then(None).otherwise(combine(parts))
 
 
-def criterion_expr(criterion: Criterion) -> pl.Expr:
-    """The criterion as a Boolean expression; null where the patient lacks the data."""
+def criterion_expr(criterion: Criterion, modality: str | None = None) -> pl.Expr:
+    """The criterion as a Boolean expression; null where the patient lacks the data.
+
+    ``modality`` is the protocol's imaging modality: a lesion filter naming it filters nothing."""
     if isinstance(criterion, AllOf):
-        return _strict([criterion_expr(c) for c in criterion.all], pl.all_horizontal)
+        return _strict([criterion_expr(c, modality) for c in criterion.all], pl.all_horizontal)
     if isinstance(criterion, AnyOf):
-        return _strict([criterion_expr(c) for c in criterion.any], pl.any_horizontal)
+        return _strict([criterion_expr(c, modality) for c in criterion.any], pl.any_horizontal)
     if isinstance(criterion, Not):
-        return ~criterion_expr(criterion.not_)
+        return ~criterion_expr(criterion.not_, modality)
     if isinstance(criterion, PgaCriterion):
         col = pl.col(f"pga@{criterion.pga.at}")
         return pl.when(col.is_null()).then(None).otherwise(col.is_in(list(criterion.pga.in_)))
@@ -51,14 +60,20 @@ def criterion_expr(criterion: Criterion) -> pl.Expr:
         return pl.col(f"{d.test}@{d.to}") < pl.col(f"{d.test}@{d.from_}")
     if isinstance(criterion, NewLesions):
         n = criterion.new_lesions
-        prefix = f"{n.from_}>{n.to}"
-        if n.symptomatic is None:
-            return pl.col(f"{prefix}.new") >= 1
-        return pl.col(f"{prefix}.new_symptomatic" if n.symptomatic else f"{prefix}.new_asymptomatic")
+        return pl.col(f"{pair_prefix(n.from_, n.to, filter_key(n, modality))}.new") >= 1
+    if isinstance(criterion, ChangeCriterion):
+        c = criterion.change
+        key = filter_key(effective(c, modality), modality) if c.of == "lesions" else ""
+        return _OPS[c.op](pl.col(change_column(c.of, c.from_, c.to, key, percent=c.percent)), pl.lit(c.value))
     if isinstance(criterion, PedcnoCriterion):
         return pedcno_expr(criterion)
     if isinstance(criterion, SexCriterion):
         return pl.col("sex").is_in(list(criterion.sex.in_))
+    if isinstance(criterion, (CenterCriterion, AgeCriterion, TreatmentCriterion, DiagnosisCriterion)):
+        return patient_criterion_expr(criterion)
+    if isinstance(criterion, CourseCriterion):  # a course measure (cnotrack.courses), column course.<measure>[@<at>]
+        c = criterion.course
+        return _OPS[c.op](pl.col(f"course.{c.measure}" + (f"@{c.at}" if c.at else "")), pl.lit(c.value))
     raise TypeError(f"unknown criterion {criterion!r}")
 
 

@@ -3,8 +3,17 @@
 Columns are named ``<what>@<timepoint>``: ``pga@baseline``, ``pga_vas@month6``,
 ``ESR@baseline`` (with ``ESR@baseline.censor``, ``.limit``, ``.limit_source``, ``.date``),
 ``study@month6`` (with ``.date``), ``lesions@baseline`` (active lesions on that study), and per
-lesion pair ``baseline>month6.<fate>`` counts and ``baseline>month6.new_symptomatic`` (true,
-false, or null when unknown). Lesion fates themselves are returned row by row.
+lesion pair ``baseline>month6.<fate>`` counts, ``baseline>month6.new_symptomatic`` (a new
+lesion marked symptomatic; an empty ``symptomatic`` counts as not symptomatic) and
+``baseline>month6.new_symptomatic_unknown`` (new lesions with an empty ``symptomatic``).
+
+Language v2 adds, under a lesion filter with key ``k = lesion_filters.filter_key(filter)``:
+``lesions[k]@<tp>`` and the pair columns ``<from>><to>[k].<fate>`` (the lesions of the two
+studies are matched first, then filtered); studies of another modality as
+``study[<modality>]@<tp>`` (each modality chooses its own study per timepoint); the PGA coded
+0-4 as ``pga_ord@<tp>``; changes as ``change(<of>)@<from>><to>`` and ``pchange(<of>)@...``
+(``changes.py``). Lesion fates themselves are returned row by row (unfiltered pairs of the
+protocol's modality).
 """
 
 from __future__ import annotations
@@ -18,6 +27,8 @@ from ..protocols.model import Protocol
 from .chaq import assessments_with_chaq
 from .cohort import Cohort
 from .labs import canonical_labs
+from .changes import add_changes, add_pga_ordinal, lesions_column, pair_prefix, study_column
+from .lesion_filters import filter_lesions, filter_study_lesions
 from .lesion_tracking import FATES, lesion_fates
 from .needs import Needs
 from .timepoints import at_timepoint
@@ -77,39 +88,80 @@ def build_patient_table(dataset: Dataset, protocol: Protocol, cohort: Cohort, ne
                 "patient_id", pl.col("study_id").alias(f"study@{tp}"), pl.col("date").alias(f"study@{tp}.date"),
                 pl.col("__n").fill_null(0).cast(pl.Int64).alias(f"lesions@{tp}"))
             table = table.join(chosen, on="patient_id", how="left")
+    for modality, tp in sorted(needs.modality_studies):
+        studies = dataset["imaging"].filter(pl.col("modality") == modality).select("patient_id", "study_id", "date")
+        chosen = at_timepoint(studies, base, tps[tp], tiebreak=["study_id"]).select(
+            "patient_id", pl.col("study_id").alias(study_column(tp, modality)),
+            pl.col("date").alias(study_column(tp, modality) + ".date"))
+        table = table.join(chosen, on="patient_id", how="left")
+    for (tp, key), lesion_filter in sorted(needs.lesion_counts.items()):
+        study = study_column(tp, lesion_filter.modality)
+        counts = filter_study_lesions(lesions, lesion_filter).group_by("study_id").agg(pl.len().alias("__n"))
+        table = table.join(counts.rename({"study_id": study}), on=study, how="left").with_columns(
+            pl.when(pl.col(study).is_not_null()).then(pl.col("__n").fill_null(0).cast(pl.Int64))
+            .alias(lesions_column(tp, key))).drop("__n")
     fate_rows = []
     for first, second in sorted(needs.lesion_pairs):
-        pairs = table.select("patient_id", f"study@{first}", f"study@{second}").drop_nulls()
-        earlier = pairs.select(pl.col("patient_id").alias("pair"), pl.col(f"study@{first}").alias("study_id")) \
-            .join(lesions, on="study_id", how="inner")
-        later = pairs.select(pl.col("patient_id").alias("pair"), pl.col(f"study@{second}").alias("study_id")) \
-            .join(lesions, on="study_id", how="inner")
-        fates = lesion_fates(earlier, later).rename({"pair": "patient_id"}).with_columns(
-            pl.lit(first).alias("from"), pl.lit(second).alias("to"))
+        fates = _pair_fates(table, lesions, first, second, None)
         fate_rows.append(fates)
-        prefix = f"{first}>{second}"
-        new_symptom = pl.col("symptomatic_later")
-        per_patient = fates.group_by("patient_id").agg(
-            *[(pl.col("fate") == f).sum().cast(pl.Int64).alias(f"{prefix}.{f}") for f in FATES],
-            *[((pl.col("fate") == "new") & (new_symptom == value)).any().alias(f"__{prefix}.{name}")
-              for name, value in (("sym_true", True), ("sym_false", False))],
-            ((pl.col("fate") == "new") & new_symptom.is_null()).any().alias(f"__{prefix}.sym_null"),
-        )
-        has_pair = pl.col(f"study@{first}").is_not_null() & pl.col(f"study@{second}").is_not_null()
-        table = table.join(per_patient, on="patient_id", how="left").with_columns(
-            [pl.when(has_pair).then(pl.col(f"{prefix}.{f}").fill_null(0)).alias(f"{prefix}.{f}") for f in FATES]
-            + [pl.when(has_pair).then(pl.col(f"lesions@{first}")).alias(f"{prefix}.baseline")]
-        ).with_columns(
-            *[_symptomatic(prefix, has_pair, want) for want in (True, False)],
-        ).drop([c for c in (f"__{prefix}.sym_true", f"__{prefix}.sym_false", f"__{prefix}.sym_null")])
+        table = _fate_columns(table, fates, first, second, "", None)
+    for (first, second, key), lesion_filter in sorted(needs.filtered_pairs.items()):
+        all_fates = _pair_fates(table, lesions, first, second, lesion_filter.modality)
+        sites_only = filter_lesions(all_fates, lesion_filter.model_copy(update={"symptomatic": None}))
+        table = _fate_columns(table, filter_lesions(all_fates, lesion_filter), first, second, key,
+                              lesion_filter.modality, unknown_from=sites_only)
+    if needs.pga_ordinal:
+        table = add_pga_ordinal(table, needs.pga_ordinal)
+    table = add_changes(table, needs.changes)
+    if needs.courses:  # course measures (cnotrack.courses): course.<measure>[@<timepoint>]
+        from ..courses import course_columns
+
+        table = table.join(course_columns(dataset, protocol, base, needs.courses), on="patient_id", how="left")
     lesion_table = pl.concat(fate_rows, how="diagonal_relaxed") if fate_rows else pl.DataFrame()
+    if needs.time_to_event:  # tte.<id>.days/.event/.excluded per time-to-event endpoint
+        from .events import time_to_event_columns
+
+        table = table.join(time_to_event_columns(dataset, protocol, base), on="patient_id", how="left")
     return PatientTable(table.sort("patient_id"), lesion_table)
 
 
-def _symptomatic(prefix: str, has_pair: pl.Expr, want: bool) -> pl.Expr:
-    """Has a new lesion whose ``symptomatic`` is ``want``: true, false, or null when unknown."""
-    hit = pl.col(f"__{prefix}.sym_true" if want else f"__{prefix}.sym_false").fill_null(False)
-    unknown = pl.col(f"__{prefix}.sym_null").fill_null(False)
-    name = f"{prefix}.new_symptomatic" if want else f"{prefix}.new_asymptomatic"
-    return (pl.when(~has_pair).then(None).when(hit).then(True).when(unknown).then(None)
-            .otherwise(False).alias(name))
+def _pair_fates(table: pl.DataFrame, lesions: pl.DataFrame, first: str, second: str,
+                modality: str | None) -> pl.DataFrame:
+    """The fate of every active lesion of each patient's two studies (all lesions, before any filter)."""
+    a, b = study_column(first, modality), study_column(second, modality)
+    pairs = table.select("patient_id", a, b).drop_nulls()
+    earlier = pairs.select(pl.col("patient_id").alias("pair"), pl.col(a).alias("study_id")) \
+        .join(lesions, on="study_id", how="inner")
+    later = pairs.select(pl.col("patient_id").alias("pair"), pl.col(b).alias("study_id")) \
+        .join(lesions, on="study_id", how="inner")
+    return lesion_fates(earlier, later).rename({"pair": "patient_id"}).with_columns(
+        pl.lit(first).alias("from"), pl.lit(second).alias("to"))
+
+
+def _fate_columns(table: pl.DataFrame, fates: pl.DataFrame, first: str, second: str, key: str,
+                  modality: str | None, unknown_from: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per patient with both studies: the count of each fate, ``.baseline`` (lesions of the earlier
+    study), ``.new_symptomatic`` / ``.new_asymptomatic`` (a new lesion marked yes / not marked yes:
+    an empty ``symptomatic`` counts as not symptomatic) and ``.new_symptomatic_unknown`` (new
+    lesions with an empty ``symptomatic``, counted in ``unknown_from``: the fates before the
+    filter's ``symptomatic`` part); all null without both studies."""
+    prefix = pair_prefix(first, second, key)
+    new = pl.col("fate") == "new"
+    symptomatic = pl.col("symptomatic_later")
+    unknown = (unknown_from if unknown_from is not None else fates).group_by("patient_id").agg(
+        (new & symptomatic.is_null()).sum().cast(pl.Int64).alias(f"{prefix}.new_symptomatic_unknown"))
+    per_patient = fates.group_by("patient_id").agg(
+        *[(pl.col("fate") == f).sum().cast(pl.Int64).alias(f"{prefix}.{f}") for f in FATES],
+        (~new).sum().cast(pl.Int64).alias(f"__{prefix}.earlier"),
+        (new & symptomatic.fill_null(False)).any().alias(f"{prefix}.new_symptomatic"),
+        (new & ~symptomatic.fill_null(False)).any().alias(f"{prefix}.new_asymptomatic"),
+    ).join(unknown, on="patient_id", how="full", coalesce=True)
+    has_pair = pl.col(study_column(first, modality)).is_not_null() & pl.col(study_column(second, modality)).is_not_null()
+    baseline = pl.col(f"lesions@{first}") if not key else pl.col(f"__{prefix}.earlier").fill_null(0)
+    counts = [*(f"{prefix}.{f}" for f in FATES), f"{prefix}.new_symptomatic_unknown"]
+    flags = [f"{prefix}.new_symptomatic", f"{prefix}.new_asymptomatic"]
+    return table.join(per_patient, on="patient_id", how="left").with_columns(
+        [pl.when(has_pair).then(pl.col(c).fill_null(0)).alias(c) for c in counts]
+        + [pl.when(has_pair).then(pl.col(c).fill_null(False)).alias(c) for c in flags]
+        + [pl.when(has_pair).then(baseline).alias(f"{prefix}.baseline")]
+    ).drop(f"__{prefix}.earlier")

@@ -2,8 +2,12 @@
 
 Days are counted from the index date (day 0). For a timepoint with a window, the value is
 the one whose date is closest to the target day inside the window (inclusive); on a tie the
-earlier date wins. A timepoint anchored on the last assessment targets the patient's latest
-assessment date, with no window unless one is given (days counted from that date). Rows
+earlier date wins; two rows on one date (two imaging studies of one day) are told apart by
+``study_id`` order, the smaller first (settled choice of issue 10). A timepoint anchored on the
+last assessment targets the patient's latest assessment date (of any kind); without a window
+it takes only values dated on that very date (window [0, 0], settled choice of issue 10: a last
+visit without a PGA leaves the last follow-up PGA missing), and a protocol can give a window
+such as [-90, 0] (days counted from that date). Rows
 whose value is empty are ignored; no row = missing.
 """
 
@@ -42,8 +46,11 @@ def at_timepoint(rows: pl.DataFrame, cohort: pl.DataFrame, timepoint: Timepoint,
     else:
         offset = pl.col("day")
         target_offset = timepoint.target_day or 0
-    if timepoint.window is not None:
-        low, high = timepoint.window
+    window = timepoint.window
+    if window is None and timepoint.anchor == "last_assessment":
+        window = (0, 0)
+    if window is not None:
+        low, high = window
         joined = joined.filter((offset >= low) & (offset <= high))
     chosen = (
         joined.with_columns((offset - target_offset).abs().alias("__distance"))
