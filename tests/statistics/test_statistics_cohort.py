@@ -299,3 +299,108 @@ def test_values_the_protocols_endpoints_do_not_use_are_chosen_with_its_windows(d
     assert mine.table_one.rows == theirs.table_one.rows
     assert {k: t.as_json() for k, t in mine.paired.items()} == {k: t.as_json() for k, t in theirs.paired.items()}
     assert mine.survival["time_to_first_new_lesion"].subjects == theirs.survival["time_to_first_new_lesion"].subjects
+
+
+# ---------------------------------------------------------------------- pairs other than baseline/month6
+
+def _demo_with_timepoints(paired_tests):
+    """The demo under pardeo2017 with the timepoints baseline, month3 and month12 (and only the
+    endpoint cohort.n), with ``paired_tests`` as given (``...`` leaves the key out)."""
+    text = resources.files("cnotrack.protocols.builtin").joinpath("pardeo2017.yaml").read_text("utf-8")
+    definition = yaml.safe_load(text)
+    definition["endpoints"] = [e for e in definition["endpoints"] if e["id"] == "cohort.n"]
+    definition.pop("summary", None)
+    definition["timepoints"] = [
+        {"id": "baseline", "label": "baseline", "target_day": 0, "window": [-90, 14]},
+        {"id": "month3", "label": "3 months", "target_day": 91, "window": [30, 150]},
+        {"id": "month12", "label": "12 months", "target_day": 365, "window": [240, 480]},
+    ]
+    if paired_tests is not ...:
+        definition["paired_tests"] = paired_tests
+    dataset = demo_dataset()
+    return dataset, evaluate(dataset, parse_protocol(yaml.safe_dump(definition)))
+
+
+R_MONTH3_VS_MONTH12 = {
+    "month3_vs_month12.ESR": (44, 0.0127724945502018, "continuity correction (ties)"),
+    "month3_vs_month12.CRP": (40.5, 0.0376450665129401, "continuity correction (ties)"),
+    "month3_vs_month12.PGA": (28, 0.0192220257368673, "continuity correction (ties and zeros)"),
+    "month3_vs_month12.ESR_elevated": ((3, 0), 0.25, "exact McNemar"),
+    "month3_vs_month12.CRP_elevated": ((6, 0), 0.03125, "exact McNemar"),
+    "month3_vs_month12.PGA_none_or_minimal": ((0, 7), 0.015625, "exact McNemar"),
+}
+
+
+def test_a_declared_pair_month3_and_month12_gets_paired_tests_equal_to_rs():
+    """The values at 3 and 12 months are chosen by the engine with the protocol's windows (the
+    protocol's endpoints use none of them); R 4.2.2 on those values, ``Rscript m3.R``::
+
+        esr3 <- c(18, 16, 35, 36, 20, 10, 23, 48, 20); esr12 <- c(9, 9, 14, 17, 14, 6, 19, 49, 12)
+        crp3 <- c(6, 7, 24, 29, 12, 4, 14, 30, 9); crp12 <- c(1, 2, 3, 5, 4, 1, 6, 36, 3)
+        lv <- c("none", "minimal", "mild", "moderate", "severe")
+        pga3 <- match(c("mild", "mild", "moderate", "mild", "mild", "mild", "mild", "moderate", "mild"), lv) - 1
+        pga12 <- match(c("none", "none", "minimal", "minimal", "minimal", "none", "mild", "moderate", "minimal"), lv) - 1
+        for (v in list(list("ESR", esr3, esr12), list("CRP", crp3, crp12), list("PGA", pga3, pga12))) {
+          r <- suppressWarnings(wilcox.test(v[[2]], v[[3]], paired = TRUE))
+          cat(sprintf("%s: V = %.15g, p = %.15g, %s\\n", v[[1]], r$statistic, r$p.value, r$method))
+        }
+        mc <- function(name, a, b) cat(sprintf("%s: b = %d, c = %d, p = %.15g\\n", name, sum(a & !b), sum(!a & b),
+                                                binom.test(sum(a & !b), sum(a & !b) + sum(!a & b))$p.value))
+        mc("ESR elevated", esr3 > 20, esr12 > 20); mc("CRP elevated", crp3 > 5, crp12 > 5)
+        mc("PGA none/minimal", pga3 <= 1, pga12 <= 1)
+
+    Output::
+
+        ESR: V = 44, p = 0.0127724945502018, Wilcoxon signed rank test with continuity correction
+        CRP: V = 40.5, p = 0.0376450665129401, Wilcoxon signed rank test with continuity correction
+        PGA: V = 28, p = 0.0192220257368673, Wilcoxon signed rank test with continuity correction
+        ESR elevated: b = 3, c = 0, p = 0.25
+        CRP elevated: b = 6, c = 0, p = 0.03125
+        PGA none/minimal: b = 0, c = 7, p = 0.015625
+
+    The demo has no bone scintigraphy at 3 months, so the lesion count has no pair.
+    """
+    dataset, evaluation = _demo_with_timepoints([["month3", "month12"]])
+    result = statistics_for(evaluation, dataset)
+    assert sorted(result.paired) == sorted([*R_MONTH3_VS_MONTH12, "month3_vs_month12.lesions"])
+    for key, (statistic, p, how) in R_MONTH3_VS_MONTH12.items():
+        test = result.paired[key]
+        assert (test.pairs, test.dropped_missing) == (9, 0)
+        assert (test.b, test.c) == statistic if isinstance(statistic, tuple) else test.statistic == statistic
+        assert test.p_value == pytest.approx(p, rel=1e-6)
+        assert how in test.method
+    lesions = result.paired["month3_vs_month12.lesions"]
+    assert (lesions.pairs, lesions.p_value) == (0, None)
+    assert result.paired["month3_vs_month12.ESR"].sentence() == (
+        "ESR fell from a median of 20 mm/h at 3 months to 14 mm/h at 12 months "
+        "(Wilcoxon signed-rank, 9 pairs, V = 44, p = 0.013)")
+    # the values were chosen inside each timepoint's window (days from the index date)
+    from cnotrack.analysis._values import analysis_table
+
+    table = analysis_table(evaluation, dataset, ["month3", "month12"]).join(
+        evaluation.cohort.eligible.select("patient_id", "index_date"), on="patient_id")
+    for tp, (low, high) in (("month3", (30, 150)), ("month12", (240, 480))):
+        days = [(d - i).days for d, i in zip(table[f"pga@{tp}.date"], table["index_date"])]
+        assert all(low <= day <= high for day in days), (tp, days)
+
+
+def test_without_a_pair_of_timepoints_the_notes_say_why_there_are_no_paired_tests():
+    dataset, evaluation = _demo_with_timepoints(...)
+    result = statistics_for(evaluation, dataset)
+    assert result.paired == {}
+    assert result.notes == ["No paired tests: the protocol declares no pairs of timepoints (paired_tests) and "
+                            "has no baseline and month6 timepoints."]
+    dataset, evaluation = _demo_with_timepoints([])
+    assert statistics_for(evaluation, dataset).notes == ["No paired tests: the protocol's paired_tests is empty."]
+
+
+def test_two_declared_pairs_give_both_sets_of_keys_and_baseline_vs_month6_stays_as_it_was(demo):
+    dataset, full = demo
+    text = resources.files("cnotrack.protocols.builtin").joinpath("pardeo2017.yaml").read_text("utf-8")
+    definition = yaml.safe_load(text)
+    definition["paired_tests"] = [["baseline", "month6"], ["month6", "last_followup"]]
+    both = statistics_for(evaluate(dataset, parse_protocol(yaml.safe_dump(definition))), dataset)
+    default = statistics_for(full, dataset)
+    assert {k for k in both.paired if k.startswith("baseline_vs_month6.")} == set(R_DEMO_PAIRED)
+    assert {k: both.paired[k].as_json() for k in R_DEMO_PAIRED} == {k: default.paired[k].as_json() for k in R_DEMO_PAIRED}
+    assert "month6_vs_last_followup.PGA" in both.paired

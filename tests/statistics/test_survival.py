@@ -67,7 +67,7 @@ Output::
 
 import pytest
 
-from cnotrack.statistics import kaplan_meier
+from cnotrack.statistics import kaplan_meier, kaplan_meier_by_group
 from cnotrack.statistics.survival import DAYS_PER_YEAR
 
 NA = None
@@ -220,3 +220,77 @@ def test_the_plot_curve_is_what_the_figures_draw():
     assert [t * DAYS_PER_YEAR for t in curve["censor_times"]] == pytest.approx([4])
     assert curve["at_risk"][0] == [0.0, 6]
     assert km_svg([curve]).lstrip().startswith("<")
+
+
+RULES = {  # name: time, status, R's (median, lower, upper) in days for quantile() and for "first"
+    "flat": ([1, 2, 3, 4, 5, 8, 9, 10, 12, 15], [1, 1, 1, 1, 1, 1, 0, 1, 0, 1], (6.5, 3, NA), (5, 3, NA)),
+    "larger": (R["larger"]["time"], R["larger"]["status"], (34, 25, NA), (34, 25, NA)),
+    "ends at 0.5": ([2, 4, 6, 8], [1, 1, 0, 0], (6, 2, NA), (4, 2, NA)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_the_median_rule_midpoint_is_rs_quantile_and_first_is_the_first_time_at_or_below_one_half(name):
+    """Which of R's functions takes the midpoint where the curve is flat at exactly 0.5?
+    R 4.2.2, survival 3.5.3, ``Rscript kmrule.R``::
+
+        library(survival)
+        eps <- sqrt(.Machine$double.eps)
+        first <- function(time, s) { r <- time[!is.na(s) & s <= 0.5 + eps]; if (length(r)) min(r) else NA }
+        rules <- function(name, time, status) {
+          fit <- survfit(Surv(time, status) ~ 1)
+          q <- quantile(fit, 0.5); tab <- summary(fit)$table
+          cat(sprintf("%s: quantile() %g [%g, %g]; print() %g [%g, %g]; first %g [%g, %g]\\n", name,
+              q$quantile, q$lower, q$upper, tab["median"], tab["0.95LCL"], tab["0.95UCL"],
+              first(fit$time, fit$surv), first(fit$time, fit$lower), first(fit$time, fit$upper)))
+        }
+        rules("flat", c(1, 2, 3, 4, 5, 8, 9, 10, 12, 15), c(1, 1, 1, 1, 1, 1, 0, 1, 0, 1))
+        rules("larger", c(5, 8, 8, 12, 15, 15, 15, 20, 22, 25, 30, 30, 34, 40, 41, 45, 50, 60, 60, 70),
+              c(1, 1, 0, 1, 1, 1, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 0, 0))
+        rules("ends at 0.5", c(2, 4, 6, 8), c(1, 1, 0, 0))
+        # one fit per group
+        time <- c(5, 8, 12, 12, 20, 30, 3, 6, 6, 9, 15, 40); status <- c(1, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1)
+        group <- rep(c("a", "b"), each = 6)
+        q <- quantile(survfit(Surv(time, status) ~ group), 0.5)
+        cat(sprintf("by group: %s median %s lower %s upper %s\\n", paste(rownames(q$quantile), collapse = " "),
+            paste(q$quantile, collapse = " "), paste(q$lower, collapse = " "), paste(q$upper, collapse = " ")))
+
+    Output::
+
+        flat: quantile() 6.5 [3, NA]; print() 6.5 [3, NA]; first 5 [3, NA]
+        larger: quantile() 34 [25, NA]; print() 34 [25, NA]; first 34 [25, NA]
+        ends at 0.5: quantile() 6 [2, NA]; print() 4 [2, NA]; first 4 [2, NA]
+        by group: group=a group=b median 16 10.5 lower 8 6 upper NA NA
+
+    Where the curve is flat at 0.5 and falls later (``flat``), ``quantile()`` and ``print()``
+    both give the midpoint 6.5 (not the first time, 5); where it ends at 0.5 (``ends at 0.5``),
+    ``quantile()`` gives the midpoint to the last observed time (6) and ``print()`` the first
+    time (4). The rule ``"midpoint"`` is ``quantile()``'s; ``"first"`` is the first time.
+    """
+    time, status, midpoint, first = RULES[name]
+    for rule, expected in (("midpoint", midpoint), ("first", first)):
+        result = kaplan_meier(time, [bool(s) for s in status], label=name, median_rule=rule)
+        mine = [_days(result.median_years), _days(result.median_ci95[0]), _days(result.median_ci95[1])]
+        assert mine == _approx(expected), rule
+        assert f'median rule "{rule}"' in result.method
+
+
+def test_an_unknown_median_rule_is_refused_by_name():
+    with pytest.raises(ValueError, match="median_rule 'last' is not one of"):
+        kaplan_meier([1, 2], [True, True], label="x", median_rule="last")  # type: ignore[arg-type]
+
+
+def test_kaplan_meier_by_group_fits_each_group_as_rs_survfit_by_group():
+    """R's ``quantile(survfit(Surv(time, status) ~ group), 0.5)`` (``by group`` in the output
+    of the previous test's script): a 16 (8 to NA), b 10.5 (6 to NA)."""
+    time = [5, 8, 12, 12, 20, 30, 3, 6, 6, 9, 15, 40]
+    status = [1, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1]
+    fits = kaplan_meier_by_group(time, [bool(s) for s in status], list("aaaaaabbbbbb"), label="Time to flare")
+    assert list(fits) == ["a", "b"]
+    assert [_days(fits["a"].median_years), _days(fits["a"].median_ci95[0]), fits["a"].median_ci95[1]] == \
+        _approx([16, 8, None])
+    assert [_days(fits["b"].median_years), _days(fits["b"].median_ci95[0]), fits["b"].median_ci95[1]] == \
+        _approx([10.5, 6, None])
+    assert (fits["a"].label, fits["a"].n, fits["b"].events) == ("Time to flare: a", 6, 5)
+    with pytest.raises(ValueError, match="2 durations, 2 event flags and 1 groups"):
+        kaplan_meier_by_group([1, 2], [True, False], ["a"], label="x")

@@ -2,12 +2,15 @@
 
 The evaluation's per-patient table holds only what the protocol's endpoints need. Table 1, the
 paired comparisons and the time-to-event analyses also want the PGA, ESR, CRP and the imaging
-study at ``baseline`` and ``month6`` when the protocol has those timepoints; the missing ones
+study at ``baseline`` and ``month6`` when the protocol has those timepoints (the paired tests:
+at the timepoints of ``protocol.pairs()``); the missing ones
 are chosen here by the engine itself (``build_patient_table``), with the protocol's windows and
 reference limits, so that they are chosen exactly as an endpoint would choose them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import polars as pl
 
@@ -22,11 +25,12 @@ TIMEPOINTS = ("baseline", "month6")
 LAB_TESTS = ("ESR", "CRP")
 
 
-def analysis_table(evaluation: Evaluation, dataset: Dataset) -> pl.DataFrame:
+def analysis_table(evaluation: Evaluation, dataset: Dataset, timepoints: Iterable[str] = TIMEPOINTS) -> pl.DataFrame:
     """``evaluation.patients`` with ``pga@``, ``ESR@``, ``CRP@``, ``study@`` and ``lesions@``
-    columns added for ``baseline`` and ``month6`` where the protocol has them and they are missing."""
+    columns added for ``timepoints`` (default ``baseline`` and ``month6``) where the protocol has
+    them and they are missing."""
     present = {t.id for t in evaluation.protocol.timepoints}
-    wanted = {tp for tp in TIMEPOINTS if tp in present}
+    wanted = {tp for tp in timepoints if tp in present}
     if not wanted:
         return evaluation.patients
     columns = set(evaluation.patients.columns)

@@ -4,11 +4,13 @@
 
 (a) the Clopper-Pearson exact 95% interval of every proportion endpoint, for ``n`` of ``of``
     (patients with missing data stay in the denominator, as in the endpoint's percentage);
-(b) when the protocol has the timepoints ``baseline`` and ``month6``, the paired comparisons
-    of the two: Wilcoxon signed-rank tests of ESR, CRP (mg/L), the active lesion count and the
-    PGA (ordinal, none = 0 ... severe = 4), and exact McNemar tests of ESR elevated, CRP
+(b) for every pair of timepoints of ``protocol.pairs()`` (the declared ``paired_tests``, else
+    ``baseline`` and ``month6`` when the protocol has both), keyed ``<from>_vs_<to>.<what>``,
+    the paired comparisons of the two: Wilcoxon signed-rank tests of ESR, CRP (mg/L), the
+    active lesion count and the PGA (ordinal, none = 0 ... severe = 4), and exact McNemar tests
+    of ESR elevated, CRP
     elevated and PGA none or minimal (values the protocol's endpoints do not use are chosen by
-    the engine with the protocol's windows, see ``_values.py``);
+    the engine with the protocol's windows, see ``_values.py``); without a pair, a note says so;
 (c) the two Kaplan-Meier analyses of ``events.py``;
 (d) Table 1.
 
@@ -97,13 +99,30 @@ def with_intervals(evaluation: Evaluation) -> None:
 
 
 def paired_comparisons(evaluation: Evaluation, dataset: Dataset) -> tuple[dict[str, PairedTest], list[str]]:
-    """Baseline against month6, keyed ``baseline_vs_month6.<what>``, and notes on what was left out."""
-    timepoints = {t.id: t for t in evaluation.protocol.timepoints}
-    if FIRST not in timepoints or SECOND not in timepoints:
-        return {}, [f"The protocol has no timepoints {FIRST!r} and {SECOND!r}: no paired comparisons."]
-    table = analysis_table(evaluation, dataset)
-    labels = (f"at {timepoints[FIRST].label}", f"at {timepoints[SECOND].label}")
-    prefix = f"{FIRST}_vs_{SECOND}"
+    """Every pair of ``protocol.pairs()``, keyed ``<from>_vs_<to>.<what>``, and notes on what was left out."""
+    protocol = evaluation.protocol
+    pairs = protocol.pairs()
+    if not pairs:
+        if protocol.paired_tests is not None:
+            return {}, ["No paired tests: the protocol's paired_tests is empty."]
+        return {}, ["No paired tests: the protocol declares no pairs of timepoints (paired_tests) and has no "
+                    f"{FIRST} and {SECOND} timepoints."]
+    wanted = [tp for pair in pairs for tp in pair]
+    table = analysis_table(evaluation, dataset, timepoints=list(dict.fromkeys(wanted)))
+    out: dict[str, PairedTest] = {}
+    notes: list[str] = []
+    for first, second in pairs:
+        tests, missing = _paired_pair(table, protocol.timepoint(first), protocol.timepoint(second))
+        out |= tests
+        notes += missing
+    return out, sorted(set(notes))
+
+
+def _paired_pair(table: pl.DataFrame, first_tp, second_tp) -> tuple[dict[str, PairedTest], list[str]]:
+    """The paired tests of one pair of timepoints (see the module's docstring)."""
+    first, second = first_tp.id, second_tp.id
+    labels = (f"at {first_tp.label}", f"at {second_tp.label}")
+    prefix = f"{first}_vs_{second}"
     out: dict[str, PairedTest] = {}
     notes: list[str] = []
 
@@ -114,7 +133,7 @@ def paired_comparisons(evaluation: Evaluation, dataset: Dataset) -> tuple[dict[s
         return not missing
 
     for test in ("ESR", "CRP"):
-        a, b = f"{test}@{FIRST}", f"{test}@{SECOND}"
+        a, b = f"{test}@{first}", f"{test}@{second}"
         if have(a, b):
             censored = int(table[f"{a}.censor"].is_not_null().sum() + table[f"{b}.censor"].is_not_null().sum()) \
                 if f"{a}.censor" in table.columns and f"{b}.censor" in table.columns else 0
@@ -122,25 +141,25 @@ def paired_comparisons(evaluation: Evaluation, dataset: Dataset) -> tuple[dict[s
             out[f"{prefix}.{test}"] = wilcoxon_signed_rank(
                 table[a].to_list(), table[b].to_list(), variable=test, unit=lab_tests().test(test).canonical_unit,
                 labels=labels, notes=note)
-    if have(f"lesions@{FIRST}", f"lesions@{SECOND}"):
+    if have(f"lesions@{first}", f"lesions@{second}"):
         out[f"{prefix}.lesions"] = wilcoxon_signed_rank(
-            table[f"lesions@{FIRST}"].to_list(), table[f"lesions@{SECOND}"].to_list(),
+            table[f"lesions@{first}"].to_list(), table[f"lesions@{second}"].to_list(),
             variable="Active lesion count", labels=labels)
-    if have(f"pga@{FIRST}", f"pga@{SECOND}"):
+    if have(f"pga@{first}", f"pga@{second}"):
         out[f"{prefix}.PGA"] = wilcoxon_signed_rank(
-            table[f"pga@{FIRST}"].to_list(), table[f"pga@{SECOND}"].to_list(), variable="PGA",
+            table[f"pga@{first}"].to_list(), table[f"pga@{second}"].to_list(), variable="PGA",
             levels=PGA_LEVELS, labels=labels)
     for test in ("ESR", "CRP"):
-        needed = [f"{test}@{tp}{suffix}" for tp in (FIRST, SECOND) for suffix in ("", ".censor", ".limit")]
+        needed = [f"{test}@{tp}{suffix}" for tp in (first, second) for suffix in ("", ".censor", ".limit")]
         if have(*needed):
             flags = table.select(*[
-                elevated_expr(f"{test}@{tp}", f"{test}@{tp}.censor", f"{test}@{tp}.limit").alias(tp)
-                for tp in (FIRST, SECOND)])
+                elevated_expr(f"{test}@{tp}", f"{test}@{tp}.censor", f"{test}@{tp}.limit").alias(f"_{i}")
+                for i, tp in enumerate((first, second))])
             out[f"{prefix}.{test}_elevated"] = mcnemar_exact(
-                flags[FIRST].to_list(), flags[SECOND].to_list(), variable=f"{test} elevated", labels=labels)
-    if have(f"pga@{FIRST}", f"pga@{SECOND}"):
+                flags["_0"].to_list(), flags["_1"].to_list(), variable=f"{test} elevated", labels=labels)
+    if have(f"pga@{first}", f"pga@{second}"):
         flags = table.select(*[
-            pl.col(f"pga@{tp}").is_in(["none", "minimal"]).alias(tp) for tp in (FIRST, SECOND)])
+            pl.col(f"pga@{tp}").is_in(["none", "minimal"]).alias(f"_{i}") for i, tp in enumerate((first, second))])
         out[f"{prefix}.PGA_none_or_minimal"] = mcnemar_exact(
-            flags[FIRST].to_list(), flags[SECOND].to_list(), variable="PGA none or minimal", labels=labels)
-    return out, sorted(set(notes))
+            flags["_0"].to_list(), flags["_1"].to_list(), variable="PGA none or minimal", labels=labels)
+    return out, notes

@@ -22,7 +22,7 @@ from dataclasses import replace
 import polars as pl
 
 from ..engine.evaluate import Evaluation
-from ..engine.lesion_tracking import lesion_fates
+from ..engine.events import first_new_lesion
 from ..engine.timepoints import day_expr
 from ..exchange.dataset import Dataset
 from ._values import analysis_table
@@ -78,26 +78,8 @@ def time_to_new_lesion(evaluation: Evaluation, dataset: Dataset,
                 if "study@baseline" in patients.columns else
                 patients.select("patient_id", "index_date", pl.lit(None, pl.String).alias("baseline_study"),
                                 pl.lit(None, pl.Date).alias("baseline_date")))
-    later = (
-        dataset["imaging"].filter(pl.col("modality") == modality)
-        .select("patient_id", "study_id", "date")
-        .join(baseline.drop_nulls("baseline_study"), on="patient_id", how="inner")
-        .filter((pl.col("date") > pl.col("baseline_date")) & (pl.col("study_id") != pl.col("baseline_study")))
-        .with_columns(day_expr().alias("day"))
-        .filter(pl.col("day") > 0)
-    )
-    lesions = dataset["lesions"]
-    earlier_lesions = later.select(pl.col("study_id").alias("pair"), pl.col("baseline_study").alias("study_id")) \
-        .join(lesions, on="study_id", how="inner")
-    later_lesions = later.select(pl.col("study_id").alias("pair"), "study_id").join(lesions, on="study_id", how="inner")
-    fates = lesion_fates(earlier_lesions, later_lesions)
-    new = fates.group_by("pair").agg((pl.col("fate") == "new").any().alias("has_new"))
-    per_study = later.join(new, left_on="study_id", right_on="pair", how="left") \
-        .with_columns(pl.col("has_new").fill_null(False))
-    per_patient = per_study.group_by("patient_id").agg(
-        pl.col("day").filter(pl.col("has_new")).min().alias("event_day"),
-        pl.col("day").max().alias("last_day"),
-    )
+    per_patient = first_new_lesion(dataset, baseline.drop_nulls("baseline_study")
+                                   .with_columns(pl.col("index_date").alias("start")), modality)
     table = baseline.join(per_patient, on="patient_id", how="left")
     reason = (pl.when(pl.col("baseline_study").is_null()).then(pl.lit(f"no baseline {modality_words} study"))
               .when(pl.col("last_day").is_null())

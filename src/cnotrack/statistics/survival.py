@@ -12,10 +12,21 @@ computed by lifelines' ``KaplanMeierFitter``. What is reported around it follows
   "exponential Greenwood" form, R's ``conf.type = "log-log"``) are not used.
 - **The median and its interval** follow R's ``quantile.survfit``: the first time at which the
   curve (for the interval: its lower, then its upper limit) falls to 0.5 or below; where the
-  curve lies at exactly 0.5 (within sqrt(machine epsilon)) over an interval, the midpoint of
-  that interval (with the last observed time when the curve ends at 0.5). A limit never reached
-  is reported as ``None`` ("not reached", R's ``NA``). lifelines' ``median_survival_time_``
-  takes the first time at or below 0.5 and so differs from R only in that flat-at-0.5 case.
+  curve lies at exactly 0.5 (within sqrt(machine epsilon)) over an interval, the rule is chosen
+  with ``median_rule``:
+
+  - ``"midpoint"`` (the default): the midpoint of that interval, i.e. of the time the curve
+    reaches 0.5 and the next event time (the last observed time when the curve ends at 0.5).
+    In R 4.2.2 with survival 3.5.3 *both* ``print(survfit)`` and ``quantile(survfit)`` give
+    this midpoint (6.5 for the ``flat`` case of the tests, where S = 0.5 from day 5 to day 8);
+    the claim that ``quantile()`` takes the first time is not what survival 3.5.3 does.
+  - ``"first"``: the first time the curve is at or below 0.5, R's
+    ``min(fit$time[fit$surv <= 0.5 + sqrt(.Machine$double.eps)])`` (5 in the ``flat`` case),
+    which is also lifelines' ``median_survival_time_``; the limits of the interval take the
+    first time their curve is at or below 0.5 in the same way.
+
+  The two rules differ only where the curve is flat at exactly 0.5. A limit never reached is
+  reported as ``None`` ("not reached", R's ``NA``). The method text names the rule used.
 - **The at-risk table** at given times is R's ``summary(fit, times = ...)``: the number at risk
   at t (followed at least until t), and the events and censored observations since the
   previous time of the table (inclusive of t). Times after the last observation are left out,
@@ -29,21 +40,38 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from lifelines import KaplanMeierFitter
 from scipy.stats import norm
 
-__all__ = ["DAYS_PER_YEAR", "SurvivalResult", "kaplan_meier", "r_quantile"]
+__all__ = ["DAYS_PER_YEAR", "MEDIAN_RULES", "SurvivalResult", "first_at_or_below", "kaplan_meier",
+           "kaplan_meier_by_group", "r_quantile"]
 
 DAYS_PER_YEAR = 365.25
 _TOL = float(np.sqrt(np.finfo(float).eps))  # R: sqrt(.Machine$double.eps)
 
-METHOD = ("Kaplan-Meier estimate (lifelines KaplanMeierFitter), time in years (days / 365.25); "
-          "95% confidence intervals on the log scale with Greenwood's variance (R survfit's default "
-          "conf.type = \"log\"); median and its interval as R's quantile.survfit; number at risk as "
-          "R's summary(fit, times = ...).")
+MEDIAN_RULES = ("midpoint", "first")
+_MEDIAN_WORDS = {
+    "midpoint": ("median and its interval as R's quantile.survfit and print(survfit): the first time the "
+                 "curve (or its limit) is at or below 0.5, or, where it is flat at exactly 0.5, the midpoint "
+                 "of that interval (median rule \"midpoint\")"),
+    "first": ("median and its interval: the first time the curve (or its limit) is at or below 0.5, R's "
+              "min(fit$time[fit$surv <= 0.5 + sqrt(.Machine$double.eps)]), also where it is flat at exactly "
+              "0.5 (median rule \"first\", not R's midpoint)"),
+}
+
+
+def method_text(median_rule: str = "midpoint") -> str:
+    """The method sentence of a Kaplan-Meier result, naming the median rule."""
+    return ("Kaplan-Meier estimate (lifelines KaplanMeierFitter), time in years (days / 365.25); "
+            "95% confidence intervals on the log scale with Greenwood's variance (R survfit's default "
+            f"conf.type = \"log\"); {_MEDIAN_WORDS[median_rule]}; number at risk as "
+            "R's summary(fit, times = ...).")
+
+
+METHOD = method_text()
 
 
 @dataclass(frozen=True)
@@ -104,9 +132,14 @@ class SurvivalResult:
 
 
 def kaplan_meier(durations_days: Sequence[float], observed: Sequence[bool], *, label: str,
-                 times_years: Sequence[float] = (0.5, 1, 2), definition: str = "") -> SurvivalResult:
+                 times_years: Sequence[float] = (0.5, 1, 2), definition: str = "",
+                 median_rule: Literal["midpoint", "first"] = "midpoint") -> SurvivalResult:
     """The Kaplan-Meier estimate of ``durations_days`` (event when ``observed`` is true, else
-    censored), reported as R's ``survfit`` would; see the module's docstring."""
+    censored), reported as R's ``survfit`` would; ``median_rule`` chooses the median where the
+    curve is flat at exactly 0.5 (see the module's docstring)."""
+    if median_rule not in MEDIAN_RULES:
+        raise ValueError(f"{label}: median_rule {median_rule!r} is not one of {list(MEDIAN_RULES)}")
+    method = method_text(median_rule)
     days = np.asarray(list(durations_days), dtype=float)
     event = np.asarray(list(observed), dtype=bool)
     if days.shape != event.shape:
@@ -114,7 +147,7 @@ def kaplan_meier(durations_days: Sequence[float], observed: Sequence[bool], *, l
     if np.isnan(days).any() or (days < 0).any():
         raise ValueError(f"{label}: durations must be numbers of days, 0 or more (got {days.tolist()})")
     if days.size == 0:
-        return SurvivalResult(label, 0, 0, 0, None, (None, None), [], [], METHOD, definition)
+        return SurvivalResult(label, 0, 0, 0, None, (None, None), [], [], method, definition)
     years = days / DAYS_PER_YEAR
     fitter = KaplanMeierFitter().fit(years, event, label=label)
     table = fitter.event_table
@@ -131,15 +164,43 @@ def kaplan_meier(durations_days: Sequence[float], observed: Sequence[bool], *, l
     # R's curve starts at time 0 with S = 1 (survfit0); lifelines' table has a time-0 row always
     observed_rows = table["removed"].to_numpy() > 0
     t_obs, s_obs = time[observed_rows], surv[observed_rows]
-    median = r_quantile(0.5, t_obs, s_obs)
-    ci = (r_quantile(0.5, t_obs, lower[observed_rows]), r_quantile(0.5, t_obs, upper[observed_rows]))
+    quantile = r_quantile if median_rule == "midpoint" else first_at_or_below
+    median = quantile(0.5, t_obs, s_obs)
+    ci = (quantile(0.5, t_obs, lower[observed_rows]), quantile(0.5, t_obs, upper[observed_rows]))
     return SurvivalResult(
         label=label, n=int(days.size), events=int(event.sum()), censored=int((~event).sum()),
         median_years=median, median_ci95=ci, at_risk=_at_risk(years, event, t_obs, s_obs,
                                                               lower[observed_rows], upper[observed_rows],
                                                               times_years),
-        curve=curve, method=METHOD, definition=definition,
+        curve=curve, method=method, definition=definition,
     )
+
+
+def kaplan_meier_by_group(durations_days: Sequence[float], observed: Sequence[bool], group: Sequence[str], *,
+                          label: str, times_years: Sequence[float] = (0.5, 1, 2), definition: str = "",
+                          median_rule: Literal["midpoint", "first"] = "midpoint") -> dict[str, SurvivalResult]:
+    """One Kaplan-Meier fit per group (R's ``survfit(Surv(time, status) ~ group)``), keyed by the
+    group in sorted order, each labelled ``"<label>: <group>"``; patients without a group are
+    left out."""
+    days = np.asarray(list(durations_days), dtype=float)
+    event = np.asarray(list(observed), dtype=bool)
+    groups = np.array(list(group), dtype=object)
+    if not days.size == event.size == groups.size:
+        raise ValueError(f"{label}: {days.size} durations, {event.size} event flags and {groups.size} groups; "
+                         "give one of each per patient")
+    names = sorted({g for g in groups.tolist() if g is not None})
+    return {g: kaplan_meier(days[groups == g], event[groups == g], label=f"{label}: {g}",
+                            times_years=times_years, definition=definition, median_rule=median_rule)
+            for g in names}
+
+
+def first_at_or_below(p: float, time: np.ndarray, surv: np.ndarray) -> float | None:
+    """The first time at which the curve ``surv`` is at or below ``1 - p`` (within sqrt(machine
+    epsilon)): R's ``min(fit$time[fit$surv <= 0.5 + sqrt(.Machine$double.eps)])`` for p = 0.5;
+    ``None`` when never reached (NaN limits never reach it)."""
+    surv = np.asarray(surv, dtype=float)
+    reached = np.flatnonzero(~np.isnan(surv) & (surv <= 1 - p + _TOL))
+    return None if reached.size == 0 else float(np.asarray(time, dtype=float)[reached[0]])
 
 
 def _log_interval(surv: np.ndarray, d: np.ndarray, n: np.ndarray, level: float = 0.95
