@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CountResult", "DistributionResult", "EndpointResult", "ProportionResult", "percent"]
+__all__ = ["ComparisonResult", "CountResult", "DistributionResult", "EndpointResult", "GroupedEndpoint",
+           "ProportionResult", "TimeToEventResult", "percent"]
 
 
 def percent(n: int, of: int) -> str:
@@ -37,8 +38,15 @@ class ProportionResult:
             out["ci_method"] = self.ci_method
         return out
 
+    @property
+    def not_known(self) -> bool:
+        """Whether the endpoint is missing for every patient (then it has no value and no CI)."""
+        return self.of > 0 and self.missing >= self.of
+
     def short(self) -> str:
-        text = f"{self.n} of {self.of} patients ({percent(self.n, self.of)})"
+        if self.not_known:
+            return f"not known for any of the {self.of} {'patient' if self.of == 1 else 'patients'}"
+        text = f"{self.n} of {self.of} {'patient' if self.of == 1 else 'patients'} ({percent(self.n, self.of)})"
         if self.missing:
             text += f", {self.missing} with missing data"
         return text
@@ -95,10 +103,15 @@ class DistributionResult:
     kind = "distribution"
 
     def as_json(self) -> dict[str, Any]:
-        return {"n": self.n, "median": self.median, "min": self.minimum, "max": self.maximum,
-                "q1": self.q1, "q3": self.q3, "missing": self.missing, "unit": self.unit}
+        out = {"n": self.n, "median": self.median, "min": self.minimum, "max": self.maximum,
+               "q1": self.q1, "q3": self.q3, "missing": self.missing, "unit": self.unit}
+        if "test" in self.extra:  # a change's paired test of from vs to (v1 JSON has none)
+            out["test"] = self.extra["test"]
+        return out
 
     def short(self) -> str:
+        if self.n == 0 and self.missing:
+            return f"not known for any of the {self.missing} {'patient' if self.missing == 1 else 'patients'}"
         if self.n == 0:
             return "no values"
         unit = f" {self.unit}" if self.unit else ""
@@ -106,7 +119,99 @@ class DistributionResult:
                 f"range {self.minimum:.1f} to {self.maximum:.1f}; n = {self.n})")
 
     def sentence(self) -> str:
+        """The result; for a change, with its paired test (``extra["test"]``): "...; ESR fell
+        from a median of 33 mm/h ... (Wilcoxon signed-rank, 9 pairs, V = 41, p = 0.027)."."""
+        test = self.extra.get("test") if isinstance(self.extra, dict) else None
+        if test and test.get("sentence"):
+            return f"{self.label}: {self.short()}; {test['sentence']}."
         return f"{self.label}: {self.short()}."
 
 
-EndpointResult = ProportionResult | CountResult | DistributionResult
+def _years(x: float | None) -> str:
+    return "not reached" if x is None else f"{x:.1f}"
+
+
+@dataclass(frozen=True)
+class TimeToEventResult:
+    """A time-to-event endpoint: the Kaplan-Meier analysis of ``tte.<id>.days``/``.event``.
+
+    ``median_ci95`` is ``(lower, upper)`` in years, ``None`` where not reached; ``at_risk`` and
+    ``curve`` are the rows of ``cnotrack.statistics.survival.SurvivalResult``; ``subjects``
+    lists ``patient_id``, ``days``, ``event`` of the patients analysed and
+    ``excluded_patients`` ``patient_id``, ``reason`` of those left out (``excluded`` of them).
+    """
+
+    id: str
+    label: str
+    method: str
+    n: int
+    events: int
+    censored: int
+    excluded: int
+    median_years: float | None
+    median_ci95: tuple[float | None, float | None]
+    at_risk: list[dict[str, Any]]
+    curve: list[dict[str, Any]]
+    published: str | None = None
+    subjects: list[dict[str, Any]] = field(default_factory=list)
+    excluded_patients: list[dict[str, Any]] = field(default_factory=list)
+
+    kind = "time_to_event"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"n": self.n, "events": self.events, "censored": self.censored, "excluded": self.excluded,
+                "median_years": self.median_years, "median_ci95": list(self.median_ci95),
+                "at_risk": self.at_risk, "curve": self.curve, "excluded_patients": self.excluded_patients}
+
+    def short(self) -> str:
+        if self.n == 0:
+            return "no patients to analyse"
+        events = f"{self.events} event{'' if self.events == 1 else 's'} in {self.n} patient{'' if self.n == 1 else 's'}"
+        if self.median_years is None:
+            return f"median not reached; {events}"
+        low, high = self.median_ci95
+        return (f"median {_years(self.median_years)} years (95% CI {_years(low)} to {_years(high)}); "
+                f"{events}")
+
+    def sentence(self) -> str:
+        text = f"{self.label}: {self.short()} (Kaplan-Meier)"
+        if self.excluded:
+            text += f"; {self.excluded} patient{' was' if self.excluded == 1 else 's were'} left out"
+        return text + "."
+
+
+EndpointResult = ProportionResult | CountResult | DistributionResult | TimeToEventResult
+
+
+@dataclass(frozen=True)
+class GroupedEndpoint:
+    """One endpoint computed in each group of a comparison, with the test between the groups
+    (a ``cnotrack.statistics.two_group.GroupTest``, or its JSON dict) or a ``note`` saying why
+    there is none."""
+
+    endpoint: str
+    groups: dict[str, EndpointResult]
+    test: Any = None
+    note: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        test = self.test.as_json() if hasattr(self.test, "as_json") else self.test
+        return {"groups": {g: r.as_json() for g, r in self.groups.items()}, "test": test, "note": self.note}
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """Every endpoint per group of one ``compare`` entry: ``groups`` in order (``id``,
+    ``label``, ``n``), the eligible patients in no compared group with the reason
+    (``ungrouped``: ``patient_id``, ``reason``) and per endpoint its ``GroupedEndpoint``."""
+
+    key: str
+    label: str
+    by: str
+    groups: list[dict[str, Any]]
+    ungrouped: list[dict[str, Any]]
+    endpoints: dict[str, GroupedEndpoint]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"label": self.label, "by": self.by, "groups": self.groups, "ungrouped": self.ungrouped,
+                "endpoints": {k: e.as_json() for k, e in self.endpoints.items()}}

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import polars as pl
 
 from ..protocols.describe import describe_criterion, describe_measure, modality_name
-from ..protocols.model import Count, Distribution, Protocol, Proportion
+from ..protocols.model import Count, Distribution, NewLesions, Protocol, Proportion, TimeToEvent
 from ..results import CountResult, DistributionResult, EndpointResult, ProportionResult
+from ..statistics.paired import wilcoxon_signed_rank
+from .changes import (censored_count, change_column, describe_variable, lesions_column, pair_prefix, study_column,
+                      value_column, zero_baseline_count)
 from .criteria import criterion_expr
+from .lesion_filters import effective, filter_key
 from .patient_table import PatientTable
 from .timepoints import day_expr
 
-__all__ = ["compute_endpoints", "endpoint_status"]
+__all__ = ["compute_endpoints", "distribution_values", "endpoint_status"]
 
 DAYS_PER_YEAR = 365.25
 
@@ -21,9 +27,9 @@ def endpoint_status(protocol: Protocol, table: pl.DataFrame) -> pl.DataFrame:
     columns = []
     for e in protocol.endpoints:
         if isinstance(e, Proportion):
-            columns.append(criterion_expr(e.criterion).alias(e.id))
+            columns.append(criterion_expr(e.criterion, protocol.imaging_modality).alias(e.id))
             if e.among is not None:
-                columns.append(criterion_expr(e.among).alias(f"{e.id}.among"))
+                columns.append(criterion_expr(e.among, protocol.imaging_modality).alias(f"{e.id}.among"))
     return table.select("patient_id", *columns)
 
 
@@ -34,10 +40,16 @@ def compute_endpoints(protocol: Protocol, patients: PatientTable) -> dict[str, E
     for e in protocol.endpoints:
         if isinstance(e, Proportion):
             results[e.id] = _proportion(e, status, protocol)
+            if note := _unknown_note(e, table, protocol):  # settled choice: empty symptomatic = not symptomatic
+                results[e.id] = dataclasses.replace(results[e.id], method=results[e.id].method + note)
         elif isinstance(e, Count):
             results[e.id] = _count(e, table, protocol)
         elif isinstance(e, Distribution):
             results[e.id] = _distribution(e, table, protocol)
+        elif isinstance(e, TimeToEvent):
+            from .events import time_to_event_result
+
+            results[e.id] = time_to_event_result(e, table, protocol)
     for e in protocol.endpoints:  # counts that are part of another count
         if isinstance(e, Count) and e.of:
             r = results[e.id]
@@ -69,38 +81,90 @@ def _proportion(e: Proportion, status: pl.DataFrame, protocol: Protocol) -> Prop
 
 
 def _count(e: Count, table: pl.DataFrame, protocol: Protocol) -> CountResult:
+    modality = protocol.imaging_modality
     if e.patients == "all":
         return CountResult(e.id, e.label, table.height, "Number of eligible patients.", e.published)
     if e.patients is not None:
-        values = table.select(criterion_expr(e.patients)).to_series()
+        values = table.select(criterion_expr(e.patients, modality)).to_series()
         return CountResult(e.id, e.label, int(values.fill_null(False).sum()),
                            f"Number of eligible patients with {describe_criterion(e.patients, protocol)}.",
                            e.published, missing=int(values.is_null().sum()))
     if e.lesions is not None:
         sel = e.lesions
-        column = f"{sel.from_}>{sel.to}.{sel.fate}"
-        values = table[column]
+        f = effective(sel, modality)
+        prefix = pair_prefix(sel.from_, sel.to, filter_key(f))
+        values = table[f"{prefix}.{sel.fate}"]
         first, second = protocol.timepoint(sel.from_).label, protocol.timepoint(sel.to).label
-        what = (f"active lesions on the {first} {_modality(protocol)}" if sel.fate == "baseline"
-                else f"lesions of the {first} study {sel.fate} at {second}" if sel.fate != "new"
-                else f"lesions at {second} matched to no lesion of the {first} study")
+        study = modality_name(f.modality) if f is not None and f.modality else _modality(protocol)
+        lesions = "lesions" if f is None else describe_variable("lesions", f.model_copy(
+            update={"modality": None})).removeprefix("number of active ")
+        what = (f"active {lesions} on the {first} {study}" if sel.fate == "baseline"
+                else f"{lesions} of the {first} study {sel.fate} at {second}" if sel.fate != "new"
+                else f"{lesions} at {second} matched to no lesion of the {first} study")
         method = (f"Number of {what}, over the {values.len() - values.null_count()} patients with both "
-                  f"a {first} and a {second} {_modality(protocol)} (lesions matched by lesion_id, "
+                  f"a {first} and a {second} {study} (lesions matched by lesion_id, "
                   "then site, then bone and side).")
-        return CountResult(e.id, e.label, int(values.fill_null(0).sum()), method, e.published,
-                           missing=int(values.null_count()))
+        if f is not None:
+            method += (" Lesions are matched on all active lesions of the two studies, then filtered: the site and "
+                       "symptomatic value of a new lesion are the later study's, of any other the earlier study's.")
+        return CountResult(e.id, e.label, int(values.fill_null(0).sum()), method + _unknown_note(e, table, protocol),
+                           e.published, missing=int(values.null_count()))
     pair = e.patients_missing_studies
-    missing = table.filter(pl.col(f"study@{pair.from_}").is_null() | pl.col(f"study@{pair.to}").is_null())
+    other = pair.modality if pair.modality not in (None, modality) else None
+    missing = table.filter(pl.col(study_column(pair.from_, other)).is_null()
+                           | pl.col(study_column(pair.to, other)).is_null())
     return CountResult(e.id, e.label, missing.height,
                        f"Number of eligible patients without both a {protocol.timepoint(pair.from_).label} "
-                       f"and a {protocol.timepoint(pair.to).label} {_modality(protocol)}.", e.published)
+                       f"and a {protocol.timepoint(pair.to).label} "
+                       f"{modality_name(other) if other else _modality(protocol)}.", e.published)
+
+
+def _new_lesion_filters(e, protocol: Protocol) -> list[tuple[str, str, str]]:
+    """The (from, to, key) lesion pairs of an endpoint whose filter has a ``symptomatic`` value."""
+    found = []
+    if isinstance(e, Count) and e.lesions is not None and e.lesions.symptomatic is not None \
+            and e.lesions.fate == "new":
+        found.append(e.lesions)
+    nodes = [c for c in (getattr(e, "criterion", None), getattr(e, "among", None),
+                         e.patients if isinstance(e, Count) and e.patients != "all" else None) if c is not None]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, NewLesions):
+            if node.new_lesions.symptomatic is not None:
+                found.append(node.new_lesions)
+        else:
+            nodes += [c for c in (getattr(node, "all", None) or getattr(node, "any", None) or ())]
+            if getattr(node, "not_", None) is not None:
+                nodes.append(node.not_)
+    keys = {(x.from_, x.to, filter_key(x, protocol.imaging_modality)) for x in found}
+    return sorted(keys)
+
+
+def _unknown_note(e, table: pl.DataFrame, protocol: Protocol) -> str:
+    """How many new lesions had an empty ``symptomatic`` and were counted as not symptomatic."""
+    notes = []
+    for first, second, key in _new_lesion_filters(e, protocol):
+        column = f"{pair_prefix(first, second, key)}.new_symptomatic_unknown"
+        if column not in table.columns:
+            continue
+        n = int(table[column].fill_null(0).sum())
+        at = protocol.timepoint(second).label
+        if n == 0:
+            notes.append(f" No new lesion at {at} had an empty symptomatic value (an empty value counts as "
+                         "not symptomatic).")
+            continue
+        lesion = "new lesion" if n == 1 else "new lesions"
+        notes.append(f" {n} {lesion} at {at} had an empty symptomatic value and "
+                     f"{'was' if n == 1 else 'were'} counted as not symptomatic.")
+    return "".join(notes)
 
 
 def _modality(protocol: Protocol) -> str:
     return modality_name(protocol.imaging_modality)
 
 
-def _distribution(e: Distribution, table: pl.DataFrame, protocol: Protocol) -> DistributionResult:
+def distribution_values(e: Distribution, table: pl.DataFrame, protocol: Protocol) -> pl.Series:
+    """The measure's value per patient of ``table`` (null where missing), in the table's order."""
     m = e.measure
     if m.follow_up_years:
         tp = protocol.timepoint(m.follow_up_years.to)
@@ -110,14 +174,99 @@ def _distribution(e: Distribution, table: pl.DataFrame, protocol: Protocol) -> D
         values = table[f"{m.lab_value.test}@{m.lab_value.at}"]
     elif m.assessment_value:
         values = table[f"{m.assessment_value.field}@{m.assessment_value.at}"]
+    elif m.lesion_count:
+        values = table[lesions_column(m.lesion_count.at, filter_key(m.lesion_count, protocol.imaging_modality))
+                       ].cast(pl.Float64)
+    elif m.value:
+        values = table[value_column(m.value.of, m.value.at, _key(m.value, protocol))].cast(pl.Float64)
+    elif m.change or m.percent_change:
+        c = m.change or m.percent_change
+        values = table[change_column(c.of, c.from_, c.to, _key(c, protocol), percent=m.percent_change is not None)]
+    elif m.course:
+        values = _course_values(e, table)
+    elif m.age:
+        from .patient_criteria import age_years_expr
+
+        values = table.select(age_years_expr(m.age.at)).to_series()
     else:
-        values = table[f"lesions@{m.lesion_count.at}"].cast(pl.Float64)
+        raise TypeError(f"distribution {e.id!r}: measure {m.kind!r} has no values here")
+    return values
+
+
+def _course_values(e: Distribution, table: pl.DataFrame) -> pl.Series:
+    """A numeric course measure's column (``cnotrack.courses``); a boolean or text one is refused."""
+    from ..errors import ProtocolError
+
+    c = e.measure.course
+    values = table[f"course.{c.measure}" + (f"@{c.at}" if c.at else "")]
+    if not values.dtype.is_numeric():
+        kind = "boolean" if values.dtype == pl.Boolean else "text"
+        raise ProtocolError(
+            f"endpoint {e.id}: course measure {c.measure!r} is a {kind} measure and a distribution takes numbers; "
+            f"use it as a criterion in a proportion: {{kind: proportion, criterion: {{course: {{measure: "
+            f"{c.measure}, op: '==', value: ...}}}}}}")
+    return values.cast(pl.Float64)
+
+
+def _key(m, protocol: Protocol) -> str:
+    return filter_key(m, protocol.imaging_modality) if m.of == "lesions" else ""
+
+
+def _distribution(e: Distribution, table: pl.DataFrame, protocol: Protocol) -> DistributionResult:
+    m = e.measure
+    values = distribution_values(e, table, protocol)
     known = values.drop_nulls().cast(pl.Float64)
     stats = dict(median=None, minimum=None, maximum=None, q1=None, q3=None)
     if known.len():
         stats = dict(median=float(known.median()), minimum=float(known.min()), maximum=float(known.max()),
                      q1=float(known.quantile(0.25, "linear")), q3=float(known.quantile(0.75, "linear")))
-    method = (f"{describe_measure(m, protocol)} over eligible patients; median, quartiles by linear "
+    extra = {}
+    if m.kind in ("value", "change", "percent_change"):
+        what, extra = _continuous(e, table, protocol, values)
+    else:
+        what = describe_measure(m, protocol)
+    method = (f"{what} over eligible patients; median, quartiles by linear "
               "interpolation (as numpy's default), minimum and maximum.")
+    if "test" in extra:
+        t = extra["test"]
+        p = "no p value" if t["p_value"] is None else f"p = {t['p_value']:.3g}"
+        v = "" if t["statistic"] is None else f"V = {t['statistic']:g}, "
+        method += (f" Paired test of the two values over the same {t['pairs']} "
+                   f"patient{'' if t['pairs'] == 1 else 's'}: {t['method']}; {v}{p}.")
     return DistributionResult(e.id, e.label, known.len(), values.len() - known.len(), method=method,
-                              unit=e.unit, published=e.published, **stats)
+                              unit=e.unit, published=e.published, extra=extra, **stats)
+
+
+def _continuous(e: Distribution, table: pl.DataFrame, protocol: Protocol, values: pl.Series) -> tuple[str, dict]:
+    """The words of a value, change or percent-change measure, and for a change the paired
+    Wilcoxon signed-rank test of ``from`` vs ``to`` over the patients the change has."""
+    m = e.measure
+    c = m.value or m.change or m.percent_change
+    key = _key(c, protocol)
+    variable = describe_variable(c.of, effective(c, protocol.imaging_modality) if c.of == "lesions" else None)
+    used = values.is_not_null()
+    if m.value:
+        text = f"{variable[0].upper()}{variable[1:]} at {protocol.timepoint(c.at).label}"
+        points: tuple[str, ...] = (c.at,)
+    else:
+        first, second = protocol.timepoint(c.from_).label, protocol.timepoint(c.to).label
+        text = (f"Change in {variable} from {first} to {second} ({second} minus {first})" if m.change else
+                f"Percent change in {variable} from {first} to {second} (100 x ({second} - {first}) / {first})")
+        points = (c.from_, c.to)
+    censored = censored_count(table, c.of, points, pl.lit(used))
+    if censored:
+        text += (f"; {censored} censored value{'' if censored == 1 else 's'} (<x or >x) "
+                 f"{'was' if censored == 1 else 'were'} taken as x")
+    if m.percent_change:
+        zeros = zero_baseline_count(table, c.of, c.from_, c.to, key)
+        text += (f"; {zeros} patient{'' if zeros == 1 else 's'} with a {first} value of 0 "
+                 f"{'has' if zeros == 1 else 'have'} no percent change and {'is' if zeros == 1 else 'are'} "
+                 "counted as missing")
+    if m.value:
+        return text, {}
+    kept = table.filter(used)
+    test = wilcoxon_signed_rank(kept[value_column(c.of, c.from_, key)].cast(pl.Float64).to_list(),
+                                kept[value_column(c.of, c.to, key)].cast(pl.Float64).to_list(),
+                                variable=variable, unit=e.unit if m.change else "",
+                                labels=(first, second))
+    return text, {"test": test.as_json()}

@@ -12,12 +12,13 @@ from ..exchange.dataset import Dataset
 from ..protocols.describe import methods_paragraph
 from ..store.label import path_label, source_label
 from ..protocols.model import Protocol
-from ..results import EndpointResult
+from ..results import ComparisonResult, EndpointResult
 from ..vocabulary import lab_tests
 from .cohort import Cohort, build_cohort
 from .diagnostics import diagnostic_criteria
 from .endpoints import compute_endpoints, endpoint_status
 from .fingerprint import dataset_fingerprint
+from .groups import compute_comparisons, group_expr
 from .labs import protocol_limits
 from .needs import protocol_needs
 from .patient_table import build_patient_table
@@ -76,6 +77,7 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
     source_files: dict[str, str] = field(default_factory=dict)   # file name -> SHA-256 of its bytes
     synthetic: Synthetic = field(default_factory=Synthetic)
+    comparisons: dict[str, ComparisonResult] = field(default_factory=dict)  # by Comparison.key
 
     @property
     def notice(self) -> str | None:
@@ -137,8 +139,12 @@ class Evaluation:
                            "files": [{"name": k, "sha256": v} for k, v in sorted(self.source_files.items())]},
             "synthetic": self.synthetic.as_json(),
         }
+        if self.protocol.compare:  # only then: the JSON of a protocol without compare stays as it was
+            out["comparisons"] = {k: c.as_json() for k, c in self.comparisons.items()}
         if self.notice:
             out["notice"] = self.notice
+        if self.notes:  # such as a copied protocol's dropped published values (protocols/copies.py)
+            out["notes"] = list(self.notes)
         if detail:
             out["patients"] = _jsonable(self.patients.to_dicts())
             out["lesions"] = _jsonable(self.lesions.to_dicts()) if self.lesions.height else []
@@ -153,16 +159,23 @@ def evaluate(dataset: Dataset, protocol: Protocol, *, statistics: bool = True) -
     """Evaluate ``protocol`` on ``dataset`` (all patients at once, vectorised with Polars).
 
     With ``statistics`` (the default) the evaluation also carries the paired baseline-versus-
-    6-month tests, the Kaplan-Meier analyses and Table 1 (``cnotrack.analysis``)."""
+    6-month tests, the Kaplan-Meier analyses and Table 1 (``cnotrack.analysis``). A protocol
+    with ``compare`` also gets every endpoint per group (``comparisons``, ``groups.py``) and each
+    patient's group as the column ``group.<comparison key>``."""
     cohort = build_cohort(dataset, protocol)
     table = build_patient_table(dataset, protocol, cohort, protocol_needs(protocol))
     results = compute_endpoints(protocol, table)
     status = endpoint_status(protocol, table.patients)
     patients = table.patients.join(status, on="patient_id", how="left")
+    comparisons = compute_comparisons(protocol, table) if protocol.compare else {}
+    if protocol.compare:  # each patient's group, as the column group.<comparison key>
+        patients = patients.with_columns([group_expr(c, patients.columns).alias(f"group.{c.key}")
+                                          for c in protocol.compare])
     evaluation = Evaluation(protocol, cohort, results, patients, table.lesions, diagnostic_criteria(dataset),
                             source=source_label(dataset.source), dataset_sha256=dataset_fingerprint(dataset),
                             source_files={path_label(k): v for k, v in dataset.sha256.items()},
-                            synthetic=synthetic_count(dataset, cohort.eligible["patient_id"]))
+                            synthetic=synthetic_count(dataset, cohort.eligible["patient_id"]),
+                            comparisons=comparisons)
     if statistics:
         from ..analysis import statistics_for  # the analyses build on the engine
 
