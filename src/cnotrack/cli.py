@@ -203,14 +203,25 @@ protocol_app = typer.Typer(help="Show a protocol.", no_args_is_help=True)
 app.add_typer(protocol_app, name="protocol")
 
 
+def _load_protocol(name: str):
+    """The protocol with its warnings (a copied protocol's dropped published values), each
+    printed to stderr as ``Warning: ...``."""
+    from .protocols import load_protocol_with_warnings
+
+    definition, warnings = load_protocol_with_warnings(name)
+    for warning in warnings:
+        err.print(f"Warning: {warning}", markup=False)
+    return definition, warnings
+
+
 @protocol_app.command("show")
 def protocol_show(
     name: Annotated[str, typer.Argument(help="A built-in protocol name or a protocol YAML file.")],
 ) -> None:
     """Print a protocol as a methods paragraph generated from its definition."""
-    from .protocols import load_protocol, methods_paragraph
+    from .protocols import methods_paragraph
 
-    out.print(methods_paragraph(load_protocol(name)))
+    out.print(methods_paragraph(_load_protocol(name)[0]))
 
 
 @app.command("evaluate")
@@ -224,10 +235,9 @@ def evaluate_(
     """Evaluate a protocol on a dataset file or on the database."""
     from .engine import evaluate
     from .exchange import load_dataset
-    from .protocols import load_protocol
     from .store import open_store, read_store
 
-    definition = load_protocol(protocol)
+    definition, warnings = _load_protocol(protocol)
     if dataset is not None:
         if db is not None:
             raise CnotrackError("evaluate: give a dataset or --db, not both")
@@ -235,7 +245,9 @@ def evaluate_(
     else:
         with open_store(db, create=False) as store:
             data = read_store(store)
-    _show_evaluation(evaluate(data, definition), format)
+    evaluation = evaluate(data, definition)
+    evaluation.notes.extend(warnings)
+    _show_evaluation(evaluation, format)
 
 
 def _show_evaluation(evaluation, format: "EvalFormat", banner: str | None = None) -> None:
@@ -331,7 +343,6 @@ def report(
 
     from .engine import evaluate
     from .exchange import load_dataset
-    from .protocols import load_protocol
     from .report import build_report, write_report
     from .report.write import check_report_path
     from .store import open_store, read_store
@@ -342,7 +353,7 @@ def report(
     with Progress(console=err, transient=True) as progress:
         steps = progress.add_task("report", total=3 + len(targets))
         progress.update(steps, description="load")
-        definition = load_protocol(protocol)
+        definition, warnings = _load_protocol(protocol)
         if dataset is not None:
             data = load_dataset(dataset, keep_extra=keep_extra)
         else:
@@ -350,6 +361,7 @@ def report(
                 data = read_store(store)
         progress.update(steps, advance=1, description="evaluate")
         evaluation = evaluate(data, definition)
+        evaluation.notes.extend(warnings)
         progress.update(steps, advance=1, description="figures")
         built = build_report(evaluation, data)
         progress.update(steps, advance=1)

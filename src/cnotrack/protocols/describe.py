@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from ..protocols.model import (
-    AllOf, AnyOf, AssessmentCriterion, Count, Criterion, Distribution, LabDecreased, LabElevated,
-    LabNormal, Measure, NewLesions, Not, PedcnoCriterion, PgaCriterion, Protocol, Proportion, SexCriterion,
+    AgeCriterion, AllOf, AnyOf, AssessmentCriterion, CenterCriterion, ChangeCriterion, Count,
+    CourseCriterion, Criterion, DiagnosisCriterion, Distribution, IndexTreatment, LabDecreased, LabElevated,
+    LabNormal, LesionFilter, Measure, NewLesions, Not, PedcnoCriterion, PgaCriterion, Protocol, Proportion,
+    SexCriterion, TimeToEvent, TreatmentCriterion,
 )
+from ..protocols.model import NewLesionEvent  # an event, not in the model's __all__
 from ..vocabulary import drugs
+from .describe_v2 import (
+    COMPARISON_TESTS, KM_MEDIAN_RULES, describe_comparison, describe_event, describe_lesion_filter,
+    describe_line, describe_selection, describe_variable, lower_first, paired_tests_sentence,
+)
 
-__all__ = ["describe_criterion", "describe_measure", "methods_paragraph"]
+__all__ = ["describe_criterion", "describe_index", "describe_measure", "endpoint_sentence", "methods_paragraph"]
 
 _FIELDS = {"pga_vas": "physician global assessment (0-10)", "patient_global_vas": "patient global assessment (0-10)",
            "pain_vas": "pain (0-10)", "chaq_di": "CHAQ disability index", "bone_pain": "bone pain",
@@ -50,7 +57,9 @@ def describe_criterion(c: Criterion, protocol: Protocol | None = None) -> str:
     if isinstance(c, NewLesions):
         n = c.new_lesions
         kind = {None: "", True: "symptomatic ", False: "clinically silent "}[n.symptomatic]
-        return f"at least one {kind}new lesion at {_tp(protocol, n.to)} (not seen at {_tp(protocol, n.from_)})"
+        where = describe_lesion_filter(n.model_copy(update={"symptomatic": None}))
+        return (f"at least one {kind}new lesion{where} at {_tp(protocol, n.to)} "
+                f"(not seen at {_tp(protocol, n.from_)})")
     if isinstance(c, PedcnoCriterion):
         a = c.pedcno
         return (f"a PedCNO-{a.level} response at {_tp(protocol, a.to)} compared with {_tp(protocol, a.from_)} "
@@ -58,7 +67,62 @@ def describe_criterion(c: Criterion, protocol: Protocol | None = None) -> str:
                 f"by {a.level}% or more, at most one worsened by more than {a.worsening_limit:g}%)")
     if isinstance(c, SexCriterion):
         return "sex " + _join(list(c.sex.in_), "or")
+    if isinstance(c, CenterCriterion):
+        return "center " + _join(list(c.center.in_), "or")
+    if isinstance(c, AgeCriterion):
+        return f"age at {_AGE_AT[c.age.at]} {_OPS[c.age.op]} {c.age.value:g} years"
+    if isinstance(c, TreatmentCriterion):
+        t = c.treatment
+        what = describe_selection(t)
+        if t.when == "index":
+            return f"an index course of {what}"
+        return f"a course of {what} " + {"before_index": "that started before the index date",
+                                         "after_index": "other than the index course that started on or after the index date",
+                                         "ever": "at any time"}[t.when]
+    if isinstance(c, DiagnosisCriterion):
+        field = c.diagnosis.field.replace("_", " ")
+        return f"{field} {'yes' if c.diagnosis.value else 'no'} at diagnosis (diagnosis table)"
+    if isinstance(c, ChangeCriterion):
+        ch = c.change
+        return f"a {_change_words(ch, protocol)} {_OPS[ch.op]} {ch.value:g}{'%' if ch.percent else ''}"
+    if isinstance(c, CourseCriterion):  # the measure's own words, from cnotrack.courses
+        from ..courses.registry import describe_course
+
+        return describe_course(c.course.measure, c.course.at, protocol, c.course.op, c.course.value)
     raise TypeError(c)
+
+
+_AGE_AT = {"index": "the index date", "onset": "onset", "diagnosis": "diagnosis"}
+
+
+def _change_words(ch, protocol: Protocol | None, percent: bool | None = None) -> str:
+    """ "change in pain (0-10) from baseline to month 3 (month 3 minus baseline)"."""
+    percent = ch.percent if percent is None else percent
+    what = describe_variable(ch.of, ch, protocol)
+    a, b = _tp(protocol, ch.from_), _tp(protocol, ch.to)
+    if percent:
+        return (f"percent change in {what} from {a} to {b} (100 ({b} - {a}) / {a}; missing when the {a} "
+                "value is 0)")
+    return f"change in {what} from {a} to {b} ({b} minus {a})"
+
+
+def describe_index(index: IndexTreatment) -> str:
+    """The index course in words: "anakinra (biologic, ATC L04AC03)", "any drug of the classes
+    nsaid or biologic" (v1), "any of adalimumab or etanercept", "the course that starts the
+    second-line treatment (...)"."""
+    if index.drug and not index.line:
+        d = drugs().drug(index.drug)
+        what = f"{index.drug} ({d.drug_class}{', ATC ' + d.atc if d.atc else ''})"
+    elif index.classes and not (index.drugs or index.targets or index.line):
+        what = "any drug of the classes " + _join(list(index.classes), "or")
+    else:
+        what = describe_selection(index.selection.model_copy(update={"line": None, "systemic_only": False}))
+    if index.systemic_only:
+        what += " (topical courses not counted)"
+    if index.line:
+        rule = f"the course that starts each patient's {describe_line(index.line)}"
+        return rule + ("" if index.selection.model_copy(update={"line": None}).empty else f", when it is of {what}")
+    return what
 
 
 def describe_measure(m: Measure, protocol: Protocol) -> str:
@@ -68,7 +132,23 @@ def describe_measure(m: Measure, protocol: Protocol) -> str:
         return f"{m.lab_value.test} at {_tp(protocol, m.lab_value.at)}"
     if m.assessment_value:
         return f"{_FIELDS[m.assessment_value.field]} at {_tp(protocol, m.assessment_value.at)}"
-    return f"Number of active lesions at {_tp(protocol, m.lesion_count.at)}"
+    if m.course:
+        from ..courses.registry import describe_course
+
+        return describe_course(m.course.measure, m.course.at, protocol)
+    if m.value:
+        what = describe_variable(m.value.of, m.value, protocol)
+        return f"{what[:1].upper()}{what[1:]} at {_tp(protocol, m.value.at)}"
+    if m.change:
+        text = _change_words(m.change, protocol, percent=False)
+        return text[:1].upper() + text[1:]
+    if m.percent_change:
+        text = _change_words(m.percent_change, protocol, percent=True)
+        return text[:1].upper() + text[1:]
+    if m.age:
+        return f"Age in years at {_AGE_AT[m.age.at]} (days from the birth date / 365.25)"
+    return (f"Number of active lesions{describe_lesion_filter(m.lesion_count)} "
+            f"at {_tp(protocol, m.lesion_count.at)}")
 
 
 def methods_paragraph(protocol: Protocol) -> str:
@@ -78,21 +158,28 @@ def methods_paragraph(protocol: Protocol) -> str:
     parts = [f"Protocol {protocol.id}: {protocol.title}."]
     if protocol.citation:
         parts.append(f"Source: {protocol.citation}")
-    if index.drug:
-        d = drugs().drug(index.drug)
-        what = f"{index.drug} ({d.drug_class}{', ATC ' + d.atc if d.atc else ''})"
+    what = describe_index(index)
+    if index.line:
+        parts.append(f"The index treatment is {what}; the index date (day 0) is its start date.")
     else:
-        what = "any drug of the classes " + _join(list(index.classes), "or")
-    parts.append(f"The index treatment is each patient's first course of {what}; the index date "
-                 "(day 0) is its start date.")
+        parts.append(f"The index treatment is each patient's first course of {what}; the index date "
+                     "(day 0) is its start date.")
     el = protocol.eligibility
     conds = [f"a course of {p.label} that started before the index date" for p in el.prior_treatments]
     if el.minimum_course_days is not None:
         conds.append(f"{_article(drug)} {drug} course of at least {el.minimum_course_days} days (stopped no earlier than "
                      f"day {el.minimum_course_days}, or ongoing with an assessment on or after that day)")
+    conds += [describe_criterion(c, None) for c in el.require]
     if conds:
         parts.append("Patients are eligible with " + _join(conds, "and") +
                      "; every other patient is listed as excluded with the reason.")
+    if el.exclude:
+        parts.append("Patients with " + _join([describe_criterion(c, None) for c in el.exclude], "or with")
+                     + " are excluded" + ("." if conds else ", and listed with the reason."))
+    if el.exclude_patients:
+        listed = "; ".join(f"{x.patient_id}: {x.reason}" for x in el.exclude_patients)
+        n = len(el.exclude_patients)
+        parts.append(f"{n} {'patient is' if n == 1 else 'patients are'} left out by name ({listed}).")
     tps = []
     for t in protocol.timepoints:
         if t.anchor == "last_assessment":
@@ -112,6 +199,14 @@ def methods_paragraph(protocol: Protocol) -> str:
                  "unmatched lesions of the later study are new.")
     for e in protocol.endpoints:
         parts.append(endpoint_sentence(e, protocol))
+    if any(isinstance(e, TimeToEvent) for e in protocol.endpoints):
+        parts.append(KM_MEDIAN_RULES[protocol.km_median])
+    if protocol.paired_tests is not None:
+        parts.append(paired_tests_sentence(protocol))
+    for comparison in protocol.compare:
+        parts.append(describe_comparison(comparison, protocol, describe_criterion))
+    if protocol.compare:
+        parts.append(COMPARISON_TESTS)
     return " ".join(parts)
 
 
@@ -121,10 +216,27 @@ def endpoint_sentence(e, protocol: Protocol) -> str:
             f"eligible patients with {describe_criterion(e.among, protocol)}"
         return f"{e.id}: the proportion of {group} with {describe_criterion(e.criterion, protocol)}."
     if isinstance(e, Count):
-        return f"{e.id}: the number of {e.label}."
+        chosen = e.lesions or e.patients_missing_studies
+        where = describe_lesion_filter(LesionFilter.model_validate(
+            chosen.model_dump(include=set(LesionFilter.model_fields)))) if chosen is not None else ""
+        return f"{e.id}: the number of {e.label}" + (f" (lesions{where})" if where else "") + "."
     if isinstance(e, Distribution):
-        return f"{e.id}: {describe_measure(e.measure, protocol).lower()}, as median, quartiles and range."
+        text = describe_measure(e.measure, protocol)
+        text = text.lower() if e.measure.kind not in _CASED else lower_first(text)
+        return f"{e.id}: {text}, as median, quartiles and range."
+    if isinstance(e, TimeToEvent):
+        start = {"index": "the index date", "diagnosis": "diagnosis", "onset": "onset"}[e.start]
+        times = _join([f"{t:g}" for t in e.times_years], "and")
+        follow = "the patient's latest imaging study" if isinstance(e.event, NewLesionEvent) else \
+            "the patient's latest assessment"
+        return (f"{e.id}: days from {start} to the first {describe_event(e.event, protocol)} after it, censored "
+                f"at the last follow-up ({follow}), as a Kaplan-Meier estimate with the numbers at risk at "
+                f"{times} years.")
     raise TypeError(e)
+
+
+#: measures whose words keep their capitals (names, tests): all but the v1 ones, lowercased as before
+_CASED = {"value", "change", "percent_change", "course", "age"}
 
 
 MODALITY_NAMES = {"bone_scintigraphy": "bone scintigraphy", "wb_mri": "whole-body MRI", "mri": "MRI",
