@@ -160,7 +160,7 @@ def test_bug_an_unknown_drug_among_the_prior_treatments_is_refused_rather_than_e
 def test_bug_a_summary_sentence_naming_an_unknown_endpoint_is_refused_when_the_protocol_loads() -> None:
     """BUG (protocols/load.py): ``summary`` placeholders are only checked while rendering, so a
     typo in a user's protocol surfaces as an error half-way through printing the results."""
-    text = broken("{cohort.n} patients were treated", "{cohort.nn} patients were treated")
+    text = broken("{cohort.n|patients} {cohort.n|were} treated", "{cohort.nn|patients} {cohort.n|were} treated")
     with pytest.raises(cnotrack.ProtocolError, match=r"cohort\.nn"):
         parse_protocol(text)
 

@@ -154,7 +154,7 @@ def test_a_protocol_that_tracks_no_lesions_leaves_out_the_lesion_figures_and_say
     evaluation = evaluate(demo, load_protocol("pedcno"))
     built = build_report(evaluation, demo)
     assert [f.id for f in built.figures][:2] == ["swimmer", "trajectories"]
-    assert any("tracks no lesions" in note for note in built.notes)
+    assert any("tracks no lesions" in note for note in built.not_run)
     assert not any(f.id == "body-map" for f in built.figures)
 
 

@@ -120,6 +120,7 @@ def swimmer_svg(evaluation: Evaluation, dataset: Dataset, *, title: str = "Treat
         ax.set_axisbelow(True)
 
         handles = _legend_handles(courses, modalities)
+        handles.append(Line2D([], [], color=INK, linestyle="--", linewidth=1, label=f"index date: start of {index_name}"))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
                   title="Legend", title_fontsize=9, alignment="left")
         fig.subplots_adjust(left=0.09, right=0.70, top=1 - 0.6 / fig.get_figheight(),

@@ -122,8 +122,9 @@ def trajectories_svg(evaluation: Evaluation, dataset: Dataset, *,
             ax.set_axisbelow(True)
         handles = [Line2D([], [], color=_PATIENT_COLOUR, lw=0.9, marker="o", markersize=2.2, label="one patient"),
                    Line2D([], [], color=_MEDIAN_COLOUR, lw=2.8, marker="o", label="cohort median at the protocol's timepoints"),
-                   Line2D([], [], color=_LIMIT_COLOUR, lw=1.2, linestyle="--", label="upper reference limit (protocol default)")]
-        fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
+                   Line2D([], [], color=_LIMIT_COLOUR, lw=1.2, linestyle="--", label="upper reference limit (protocol default)"),
+                   Line2D([], [], color="#777777", lw=0.8, linestyle=":", label="index date")]
+        fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
         fig.suptitle(title, fontsize=12, fontweight="bold", x=0.01, y=0.985, ha="left")
         note = f"{len(patients)} eligible patients."
         if censored:

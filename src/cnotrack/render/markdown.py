@@ -7,7 +7,9 @@ import polars as pl
 from ..engine.evaluate import Evaluation
 from .escape import markdown_code, markdown_text
 from .sentences import summary_sentences
-from .text import DIAGNOSIS_HEADER, diagnosis_rows, published_agrees, result_cell
+from .comparisons import by_words, comparison_header, comparison_notes, comparison_rows
+from .words import counted
+from .text import ALL_RAN, DIAGNOSIS_HEADER, NOT_RUN_HEADING, analyses_not_run, diagnosis_rows, published_agrees, result_cell
 
 __all__ = ["evaluation_markdown"]
 
@@ -25,7 +27,7 @@ def _table(header: list[str], rows: list[list[str]], *, markdown: frozenset[int]
 
 
 def evaluation_markdown(evaluation: Evaluation, *, banner: str | None = None,
-                        compare_published: bool = False) -> str:
+                        compare_published: bool = False, not_run: list[str] | None = None) -> str:
     """The evaluation as Markdown. The banner is ``evaluation.banner(banner)``: ``banner`` when
     given, and the synthetic-data notice whenever a patient is marked synthetic. Every text
     from the data or the protocol is escaped (``markdown_text``)."""
@@ -62,9 +64,20 @@ def evaluation_markdown(evaluation: Evaluation, *, banner: str | None = None,
         if stats.survival:
             out += ["### Time to event", ""]
             out += [f"- {markdown_text(k.sentence())}" for k in stats.survival.values()] + [""]
+    if evaluation.comparisons:
+        labels = {r.id: r.label for r in evaluation.endpoints.values()}
+        out += ["### Comparisons of groups", ""]
+        for c in evaluation.comparisons.values():
+            out += [f"#### Outcomes {markdown_text(by_words(c))}", "",
+                    _table(list(comparison_header(c)), [list(r) for r in comparison_rows(c, labels)]), ""]
+            out += [f"{markdown_text(note)}  " for note in comparison_notes(c)] + [""]
+    out += [f"### {NOT_RUN_HEADING}", ""]
+    not_run = analyses_not_run(evaluation) if not_run is None else not_run
+    out += [f"- {markdown_text(note)}" for note in not_run] if not_run else [ALL_RAN]
+    out += [""]
     out += ["### How each number was made", ""]
     out += [f"- {markdown_code(r.id)}: {markdown_text(r.method)}" for r in evaluation.endpoints.values()] + [""]
-    out += ["## Cohort", "", f"{evaluation.n} eligible patients ({evaluation.female} female).", ""]
+    out += ["## Cohort", "", f"{counted(evaluation.n, 'eligible patient')} ({evaluation.female} female).", ""]
     if evaluation.cohort.excluded.height:
         out += [_table(["patient", "reason excluded"], [list(r) for r in evaluation.cohort.excluded.iter_rows()]), ""]
     else:

@@ -8,13 +8,27 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine.evaluate import Evaluation
-from ..results import CountResult, DistributionResult, ProportionResult
+from ..results import CountResult, DistributionResult, ProportionResult, TimeToEventResult
 from .sentences import summary_sentences
 
-__all__ = ["print_evaluation", "result_cell"]
+__all__ = ["ALL_RAN", "NOT_RUN_HEADING", "analyses_not_run", "print_evaluation", "result_cell"]
+
+#: The heading under which every format lists the analyses that could not run, and why.
+NOT_RUN_HEADING = "Analyses not run"
+#: What the reports say under that heading when every analysis ran.
+ALL_RAN = "Every analysis of the protocol ran."
+
+
+def analyses_not_run(evaluation: Evaluation, statistics=None) -> list[str]:
+    """Each analysis of the protocol that could not run, with why (``evaluation.notes`` and the
+    statistics' notes, e.g. "No paired tests: ..."), once each, in order."""
+    stats = statistics if statistics is not None else evaluation.statistics
+    return list(dict.fromkeys([*evaluation.notes, *(stats.notes if stats is not None else [])]))
 
 
 def result_cell(result) -> str:
+    if isinstance(result, ProportionResult) and result.not_known:
+        return result.short()
     if isinstance(result, ProportionResult):
         text = f"{result.n}/{result.of} ({100 * result.n / result.of:.1f}%)" if result.of else f"{result.n}/0"
         if result.ci95 is not None:
@@ -23,6 +37,8 @@ def result_cell(result) -> str:
     if isinstance(result, CountResult):
         return str(result.value) + (f" ({result.percent()})" if result.of_value is not None else "")
     if isinstance(result, DistributionResult):
+        return result.short()
+    if isinstance(result, TimeToEventResult):
         return result.short()
     return str(result)
 
@@ -72,6 +88,21 @@ def print_evaluation(evaluation: Evaluation, console: Console, *, banner: str | 
         if lines:
             console.print(Panel(Group(*[Text(s) for s in lines]), title="Tests and time to event",
                                 border_style="blue"))
+    if evaluation.comparisons:
+        from .comparisons import by_words, comparison_header, comparison_notes, comparison_rows  # (it uses result_cell)
+
+        labels = {r.id: r.label for r in evaluation.endpoints.values()}
+        for c in evaluation.comparisons.values():
+            grouped = Table(title=f"Outcomes {by_words(c)}", caption=" ".join(comparison_notes(c)))
+            for column in comparison_header(c):
+                grouped.add_column(column, overflow="fold")
+            for row in comparison_rows(c, labels):
+                grouped.add_row(*(Text(cell) for cell in row))
+            console.print(grouped)
+    not_run = analyses_not_run(evaluation)
+    if not_run:
+        console.print(Panel(Group(*[Text(f"- {note}") for note in not_run]), title=NOT_RUN_HEADING,
+                            border_style="yellow"))
     if evaluation.diagnosis.height:
         console.print(diagnosis_table(evaluation))
     limits = evaluation.reference_limits_used()

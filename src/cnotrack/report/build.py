@@ -9,15 +9,17 @@ from ..engine.evaluate import Evaluation
 from ..exchange.dataset import Dataset
 from ..protocols.describe import endpoint_sentence
 from ..render.sentences import summary_sentences
-from ..render.text import published_agrees, result_cell
-from ..results import CountResult, DistributionResult, EndpointResult, ProportionResult
+from ..render.text import analyses_not_run, published_agrees, result_cell
+from ..render.words import counted
+from ..results import CountResult, DistributionResult, EndpointResult, ProportionResult, TimeToEventResult
 from ..statistics import CLOPPER_PEARSON, clopper_pearson
+from .comparisons import comparison_tables
 from .completeness import completeness_table
 from .figures import report_figures
 from .listing import patient_listing
 from .model import Outcome, Report, ReportTable
 
-__all__ = ["build_report", "format_generated_at"]
+__all__ = ["build_report", "cohort_sentence", "format_generated_at"]
 
 TIMESTAMP = "%Y-%m-%d %H:%M UTC"
 
@@ -52,7 +54,8 @@ def build_report(evaluation: Evaluation, dataset: Dataset, *, banner: str | None
     p = evaluation.protocol
     excluded = evaluation.cohort.excluded
     figures, figure_notes = report_figures(evaluation, dataset, stats)
-    notes = [*evaluation.notes, *stats.notes, *stats.table_one.notes, *figure_notes]
+    not_run = list(dict.fromkeys([*analyses_not_run(evaluation, stats), *figure_notes]))
+    notes = [note for note in dict.fromkeys(stats.table_one.notes) if note not in not_run]
     methods = evaluation.methods()
     definitions = [endpoint_sentence(e, p) for e in p.endpoints]
     tail = " ".join(definitions)
@@ -69,23 +72,32 @@ def build_report(evaluation: Evaluation, dataset: Dataset, *, banner: str | None
         design=design,
         endpoint_definitions=[_definition(d) for d in definitions] if design != methods else [],
         statistical_methods=_statistical_methods(stats),
-        cohort=(f"{evaluation.n} eligible patients ({evaluation.female} female); "
-                f"{excluded.height} patient{'s' if excluded.height != 1 else ''} excluded."),
+        cohort=cohort_sentence(evaluation),
         excluded=ReportTable("excluded-patients", "Excluded patients", ("Patient", "Reason excluded"),
                              tuple(tuple(str(c) for c in r) for r in excluded.iter_rows())) if excluded.height else None,
         summary=summary_sentences(p.summary, evaluation.endpoints) if p.summary else [],
         outcomes=[_outcome(r) for r in evaluation.endpoints.values()],
         table_one=_table_one(stats.table_one) if stats.table_one.rows else None,
         paired=[t.sentence() + "." for t in stats.paired.values()],
-        survival=[s.sentence() for s in stats.survival.values()],
+        survival=[*(s.sentence() for s in stats.survival.values()),
+                  *(r.sentence() for r in evaluation.endpoints.values() if isinstance(r, TimeToEventResult))],
         figures=figures,
         completeness=completeness_table(evaluation, dataset),
         reference_limits=_reference_limits(evaluation),
         listing=patient_listing(evaluation),
-        notes=list(dict.fromkeys(notes)),
+        notes=notes,
+        not_run=not_run,
+        comparisons=comparison_tables(evaluation),
         evaluation=evaluation,
         source_files=sorted(evaluation.source_files.items()),
     )
+
+
+def cohort_sentence(evaluation: Evaluation) -> str:
+    """"9 eligible patients (6 female); 0 patients excluded.", in words that agree with each number."""
+    excluded = evaluation.cohort.excluded.height
+    return (f"{counted(evaluation.n, 'eligible patient')} ({evaluation.female} female); "
+            f"{counted(excluded, 'patient')} excluded.")
 
 
 def _definition(sentence: str) -> tuple[str, str]:
@@ -96,7 +108,9 @@ def _definition(sentence: str) -> tuple[str, str]:
 def _outcome(result: EndpointResult) -> Outcome:
     ci = ""
     missing = getattr(result, "missing", 0)
-    if isinstance(result, ProportionResult):
+    if isinstance(result, ProportionResult) and result.not_known:
+        value = result.short()
+    elif isinstance(result, ProportionResult):
         value = f"{result.n}/{result.of} ({100 * result.n / result.of:.1f}%)" if result.of else f"{result.n}/0"
         interval = result.ci95 if result.ci95 is not None else clopper_pearson(result.n, result.of)
         if interval is not None:
@@ -106,7 +120,15 @@ def _outcome(result: EndpointResult) -> Outcome:
                  else str(result.value))
     elif isinstance(result, DistributionResult):
         value = result.short()
-    else:  # pragma: no cover - every endpoint result is one of the three
+        test = result.extra.get("test") if isinstance(result.extra, dict) else None
+        if test and test.get("sentence"):
+            value += f"; {test['sentence']}"
+    elif isinstance(result, TimeToEventResult):
+        value, missing = result.short(), result.excluded
+        low, high = result.median_ci95
+        if result.median_years is not None:
+            ci = f"{'not reached' if low is None else f'{low:.1f}'} to {'not reached' if high is None else f'{high:.1f}'} years"
+    else:  # pragma: no cover - every endpoint result is one of the four
         value = result_cell(result)
     return Outcome(result.id, result.label, value, ci, result.published or "", published_agrees(result),
                    missing, result.method)

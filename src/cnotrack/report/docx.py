@@ -17,6 +17,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from ..render.text import ALL_RAN, NOT_RUN_HEADING
 from .model import Figure, Report, ReportTable
 
 __all__ = ["figure_png", "report_docx"]
@@ -206,6 +207,10 @@ def report_docx(report: Report) -> bytes:
     if report.excluded is not None:
         _table(document, report.excluded)
     _table(document, report.outcomes_table())
+    if report.comparisons:
+        document.add_heading("Comparisons of groups", level=2)
+        for table in report.comparisons:
+            _table(document, table)
     if report.paired:
         document.add_heading("Baseline versus 6 months", level=2)
         for sentence in report.paired:
@@ -228,6 +233,11 @@ def report_docx(report: Report) -> bytes:
         _table(document, report.reference_limits)
     else:
         document.add_paragraph("The protocol judges no laboratory value against a reference limit.")
+    document.add_heading(NOT_RUN_HEADING, level=1)
+    for note in report.not_run:
+        document.add_paragraph(note, style="List Bullet")
+    if not report.not_run:
+        document.add_paragraph(ALL_RAN)
     if report.notes:
         document.add_heading("Notes", level=1)
         for note in report.notes:

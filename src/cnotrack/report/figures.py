@@ -15,6 +15,8 @@ import re
 from ..engine.evaluate import Evaluation
 from ..exchange.dataset import Dataset
 from ..figures import body_map_svg, fate_sites, km_svg, lesion_flow_svg, swimmer_svg, trajectories_svg
+from ..render.comparisons import by_words
+from .comparisons import comparison_curves
 from .model import Figure
 
 __all__ = ["lesion_pair", "prefix_ids", "report_figures"]
@@ -72,6 +74,14 @@ def report_figures(evaluation: Evaluation, dataset: Dataset, statistics) -> tupl
                             ylabel="Probability of no event yet")))
     else:
         notes.append("No time-to-event analysis has patients: the Kaplan-Meier figure is left out.")
+    for comparison in getattr(evaluation, "comparisons", {}).values():
+        for eid, label, curves in comparison_curves(comparison):
+            made.append((f"kaplan-meier-{comparison.key}-{eid}".replace(".", "-").replace("_", "-"),
+                         f"{label} {by_words(comparison)} (Kaplan-Meier)",
+                         f"One curve per group, {by_words(comparison)}; ticks mark censored patients; the table "
+                         "gives the number at risk in each group. The log-rank test is in the comparison table.",
+                         km_svg(curves, title=f"{label} {by_words(comparison)}",
+                                ylabel="Probability of no event yet")))
     return [Figure(fid, i, title, caption, prefix_ids(svg, f"fig{i}-"))
             for i, (fid, title, caption, svg) in enumerate(made, 1)], notes
 

@@ -11,6 +11,7 @@ from importlib import resources
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from ..render.text import ALL_RAN
 from .model import Report
 
 __all__ = ["inline_svg", "report_html"]
@@ -20,10 +21,12 @@ SECTIONS = (
     ("methods", "Methods"),
     ("patients", "Patients"),
     ("outcomes", "Outcomes"),
+    ("comparisons", "Comparisons of groups"),
     ("statistics", "Paired comparisons and time to event"),
     ("figures", "Figures"),
     ("completeness", "Data completeness"),
     ("reference-limits", "Reference limits used"),
+    ("not-run", "Analyses not run"),
     ("notes", "Notes"),
     ("provenance", "Provenance"),
     ("listing", "Per-patient listing"),
@@ -79,5 +82,7 @@ def _css() -> str:
 def report_html(report: Report) -> str:
     """The report as an HTML document (a string)."""
     template = _environment().get_template("report.html.j2")
-    sections = [s for s in SECTIONS if s[0] != "notes" or report.notes]
-    return template.render(r=report, css=Markup(_css()), outcomes=report.outcomes_table(), sections=sections)
+    sections = [s for s in SECTIONS if (s[0] != "notes" or report.notes)
+                and (s[0] != "comparisons" or report.comparisons)]
+    return template.render(r=report, css=Markup(_css()), outcomes=report.outcomes_table(), sections=sections,
+                           all_ran=ALL_RAN)

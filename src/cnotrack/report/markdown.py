@@ -21,7 +21,8 @@ def _md_table(table: ReportTable) -> list[str]:
 def report_markdown(report: Report) -> str:
     if report.evaluation is None:
         raise CnotrackError("report_markdown: the report has no evaluation; make it with build_report")
-    base = evaluation_markdown(report.evaluation, banner=report.banner, compare_published=report.has_published)
+    base = evaluation_markdown(report.evaluation, banner=report.banner, compare_published=report.has_published,
+                               not_run=report.not_run)
     cut = base.rfind(_FOOTER)
     body, footer = (base[:cut], base[cut:]) if cut >= 0 else (base, f"{_FOOTER}{report.footer}\n")
     body = _before(body, "## Results", ["## Statistical analysis", "", markdown_text(report.statistical_methods), ""])
@@ -29,7 +30,8 @@ def report_markdown(report: Report) -> str:
                "`--out FILE.pdf`), which has:", ""]
     figures += [f"- Figure {f.number}. {markdown_text(f.title)}." for f in report.figures] + [""]
     completeness = ["## Data completeness", ""] + _md_table(report.completeness)[2:]
-    body = _before(body, "## Per patient", figures + completeness)
+    notes = ["## Notes", ""] + [f"- {markdown_text(note)}" for note in report.notes] + [""] if report.notes else []
+    body = _before(body, "## Per patient", figures + completeness + notes)
     provenance = ["## Provenance", "",
                   f"- Protocol: {markdown_code(report.protocol_id)}",
                   f"- Dataset: {markdown_code(report.dataset_source)}",

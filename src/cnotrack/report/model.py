@@ -99,7 +99,9 @@ class Report:
     completeness: ReportTable
     reference_limits: ReportTable | None
     listing: list[ReportTable]          # values, endpoint statuses, lesion fates, diagnostic criteria
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)          # other notes (Table 1's, ...)
+    not_run: list[str] = field(default_factory=list)        # analyses that could not run, and why
+    comparisons: list[ReportTable] = field(default_factory=list)   # outcomes per group, one per compare
     footer: str = NO_ADVICE
     source_files: list[tuple[str, str]] = field(default_factory=list)   # (file name, SHA-256 of its bytes)
     evaluation: Evaluation | None = field(default=None, repr=False, compare=False)
