@@ -327,7 +327,7 @@ def test_every_v2_construct_has_its_words_in_the_methods_paragraph() -> None:
         "at risk at 0.5, 1 and 2 years.",
         "to_stop: days from diagnosis to the first stop of the index course for inefficacy after it",
         "to_flare: days from the index date to the first flare (",
-        "as R's quantile(survfit) reports it.",
+        "as min(time[surv <= 0.5]) in R.",
         "Paired tests compare baseline with month 3, over the patients with a value at both timepoints",
         "Comparison index_drug: every endpoint per index drug (adalimumab and etanercept).",
         "Comparison girls: every endpoint in the patients with sex F (yes) and without (no), in the order "
@@ -340,4 +340,4 @@ def test_every_v2_construct_has_its_words_in_the_methods_paragraph() -> None:
 
 def test_the_kaplan_meier_median_rule_by_default_is_rs_midpoint() -> None:
     text = methods_paragraph(parse_protocol(WORDS.replace("km_median: first\n", "")))
-    assert "the midpoint of that interval (to the next event time), as R's print(survfit) reports it" in text
+    assert "the midpoint of that interval (to the next event time), as R's quantile(survfit) computes it" in text

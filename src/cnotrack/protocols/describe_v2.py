@@ -28,10 +28,10 @@ _VARIABLES = {"pga": "PGA (coded 0-4, none to severe)", "pga_vas": "physician gl
 KM_MEDIAN_RULES = {
     "midpoint": ("Kaplan-Meier medians are the first time the survival estimate falls below 0.5; where it "
                  "stays at exactly 0.5 over an interval, the midpoint of that interval (to the next event "
-                 "time), as R's print(survfit) reports it."),
+                 "time), as R's quantile(survfit) computes it (survival 3.5-3)."),
     "first": ("Kaplan-Meier medians are the first time the survival estimate reaches 0.5 or less (where it "
-              "stays at exactly 0.5 over an interval, the start of that interval), as R's quantile(survfit) "
-              "reports it."),
+              "stays at exactly 0.5 over an interval, the start of that interval), as "
+              "min(time[surv <= 0.5]) in R."),
 }
 
 

@@ -222,7 +222,7 @@ def r_quantile(p: float, time: np.ndarray, surv: np.ndarray, first: float = 0.0)
     x = np.concatenate([[first], np.asarray(time, dtype=float)])
     y = np.concatenate([[0.0], 1 - np.asarray(surv, dtype=float)])
     finite = ~np.isnan(y)
-    if not finite.any() or y[finite].max() < p:
+    if not finite.any() or y[finite].max() < p - _TOL:  # R's surv is exact where ours is 0.5 + 1 ulp
         return None
     xmax = x[-1]
     # drop repeated y values (the first is kept; R's duplicated() treats all NAs as one)

@@ -210,6 +210,12 @@ def log_rank(days: Sequence[int], event: Sequence[bool], group: Sequence[str], *
         return GroupTest(p_value=None, method=method,
                          notes=("only one group has patients at risk at the event times",) + notes, **common)
     diff = (observed - expected)[used][1:]
-    chisq = float(diff @ np.linalg.solve(variance[np.ix_(used, used)][1:, 1:], diff))
+    reduced = variance[np.ix_(used, used)][1:, 1:]
+    if np.linalg.matrix_rank(reduced) < reduced.shape[0]:  # R's survdiff stops: "exactly singular"
+        return GroupTest(p_value=None, method=method,
+                         notes=("the variance of the log-rank statistic is zero (every patient at risk at each "
+                                "event time had the event): no test, as R's survdiff gives none",) + notes,
+                         **common)
+    chisq = float(diff @ np.linalg.solve(reduced, diff))
     return GroupTest(p_value=float(chi2.sf(chisq, df)), statistic=chisq, df=df, method=method, notes=notes,
                      **common)

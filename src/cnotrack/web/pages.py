@@ -22,6 +22,7 @@ from ..security_log import log_event
 from .auth import COOKIE, LOGIN_COOKIE, end_session, login_form_token
 from .deps import login_or_refuse, page_user, set_session_cookie
 from .errors import ApiError
+from .evaluation_view import endpoint_rows, evaluation_view
 from .forms import form_fields, form_values, record_title
 from .services import evaluate_for, evaluation_json, protocol_names
 from .templating import render
@@ -113,10 +114,7 @@ def _patient_record_ids(store, user: User) -> dict[str, int]:
 
 
 def _endpoint_rows(evaluation) -> list[dict[str, str]]:
-    from ..render.text import result_cell
-
-    return [{"id": r.id, "label": r.label, "value": result_cell(r), "method": r.method}
-            for r in evaluation.endpoints.values()]
+    return endpoint_rows(evaluation)
 
 
 @router.get("/patients/{record_id}", response_class=HTMLResponse)
@@ -253,12 +251,10 @@ async def delete_record_submit(request: Request, table: str, record_id: RecordId
 async def evaluation_page(request: Request, protocol: str = Query("pardeo2017", max_length=100),
                           user: User = Depends(page_user)) -> Response:
     with request.app.state.report_slots.hold(user):  # one evaluation or report at a time per user
-        evaluation = await run_in_threadpool(evaluate_for, request.app.state.store, user, protocol, statistics=False)
-    excluded = evaluation.cohort.excluded.to_dicts()
+        evaluation = await run_in_threadpool(evaluate_for, request.app.state.store, user, protocol)
     return render(request, "evaluation.html", {
         "protocol": protocol, "protocols": protocol_names(), "evaluation": evaluation,
-        "endpoints": _endpoint_rows(evaluation), "excluded": excluded, "methods": evaluation.methods(),
-        "has_report": _report_module() is not None})
+        **evaluation_view(evaluation), "has_report": _report_module() is not None})
 
 
 def _report_module():
