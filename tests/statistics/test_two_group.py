@@ -107,7 +107,7 @@ def test_fishers_exact_test_is_not_made_for_an_empty_group_or_a_table_with_one_v
     every patient yes, a table with one possible value; cnotrack makes no test and says why."""
     everyone = fisher_exact(3, 3, 4, 4, variable="x", labels=("a", "b"))
     assert everyone.p_value is None and everyone.estimate is None
-    assert everyone.notes == ("every patient was yes in both groups, so the table has one possible value",)
+    assert everyone.notes == ("every patient of both groups was yes, so the table has one possible value (R gives p = 1)",)
     empty = fisher_exact(0, 0, 4, 6, variable="x", labels=("a", "b"))
     assert empty.p_value is None and empty.notes == ("no patient in a",)
     assert "Fisher's exact test not made: no patient in a" in empty.sentence()

@@ -26,14 +26,11 @@ import polars as pl
 from pydantic import BaseModel
 
 from ..exchange.dataset import Dataset
-from ..protocols.criteria import (
-    AgeCriterion, AllOf, AnyOf, CenterCriterion, CourseCriterion, DiagnosisCriterion, Not, SexCriterion,
-    TreatmentCriterion,
-)
+from ..protocols.criteria import AgeCriterion, CenterCriterion, DiagnosisCriterion, TreatmentCriterion
 from .treatments import selected_courses
 
 __all__ = ["ELIGIBILITY_KINDS", "PATIENT_KINDS", "add_patient_columns", "age_years_expr",
-           "birth_date_expr", "criterion_text", "diagnosis_column", "patient_criteria_of",
+           "birth_date_expr", "diagnosis_column", "patient_criteria_of",
            "patient_criterion_expr", "treatment_column", "treatment_key"]
 
 #: criterion kinds this module evaluates
@@ -157,30 +154,3 @@ def _treatment_flags(dataset: Dataset, criterion: TreatmentCriterion, index: pl.
     flags = patients.join(had, on="patient_id", how="left").with_columns(pl.col("__had").fill_null(False))
     missing = pl.lit(False) if t.when == "ever" else pl.col("index_date").is_null()
     return flags.select("patient_id", pl.when(missing).then(None).otherwise(pl.col("__had")).alias(name))
-
-
-def criterion_text(criterion: BaseModel) -> str:
-    """A short, stable text of an eligibility criterion for exclusion reasons."""
-    if isinstance(criterion, SexCriterion):
-        return f"sex in {', '.join(criterion.sex.in_)}"
-    if isinstance(criterion, CenterCriterion):
-        return f"center in {', '.join(criterion.center.in_)}"
-    if isinstance(criterion, AgeCriterion):
-        a = criterion.age
-        return f"age at {a.at} {a.op} {a.value:g} years"
-    if isinstance(criterion, TreatmentCriterion):
-        return f"treatment {treatment_key(criterion)}"
-    if isinstance(criterion, DiagnosisCriterion):
-        d = criterion.diagnosis
-        return f"diagnosis {d.field} = {'yes' if d.value else 'no'}"
-    if isinstance(criterion, AllOf):
-        return "all of (" + "; ".join(criterion_text(c) for c in criterion.all) + ")"
-    if isinstance(criterion, AnyOf):
-        return "any of (" + "; ".join(criterion_text(c) for c in criterion.any) + ")"
-    if isinstance(criterion, Not):
-        return f"not ({criterion_text(criterion.not_)})"
-    if isinstance(criterion, CourseCriterion):
-        c = criterion.course
-        value = f"{c.value:g}" if isinstance(c.value, float) else str(c.value)
-        return f"course {c.measure} {c.op} {value}"
-    return repr(criterion)

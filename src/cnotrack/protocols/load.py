@@ -17,7 +17,7 @@ from ..errors import ProtocolError
 from ..vocabulary import drugs, lab_tests, lines, normalise_key
 from .criteria import TreatmentSelection, key_of
 from .model import Count, Distribution, Proportion, Protocol, TimeToEvent
-from .names import named_problems
+from .names import named_problems, walk_models
 
 __all__ = ["ProtocolWarning", "builtin_protocols", "load_protocol", "load_protocol_with_warnings", "parse_protocol"]
 
@@ -304,7 +304,7 @@ def _reference_problems(protocol: Protocol) -> list[str]:
                 problems.append(f"eligibility.prior_treatments.{i}.classes: {c!r} is not a drug class "
                                 f"({', '.join(sorted(classes))})")
         problems += _target_line_problems(f"eligibility.prior_treatments.{i}", prior.targets, None)
-    for where, selection in _selections(protocol, "protocol"):
+    for where, selection in ((w, n) for w, n in walk_models(protocol) if isinstance(n, TreatmentSelection)):
         for drug in selection.drugs:
             problems += _drug_problems(f"{where}.drugs", drug)
         problems += [f"{where}.classes: {c!r} is not a drug class ({', '.join(sorted(classes))})"
@@ -354,21 +354,6 @@ def _target_line_problems(key: str, targets: tuple[str, ...], line: str | None) 
         problems.append(f"{key}.line: {line!r} is not a line of therapy ({', '.join(lines().lines)}; "
                         "see vocabularies/lines.yaml)")
     return problems
-
-
-def _selections(node: object, where: str):
-    """Every treatment selection inside the protocol (criteria, events), with its path."""
-    if isinstance(node, TreatmentSelection):
-        yield where, node
-    if isinstance(node, BaseModel):
-        for name in type(node).model_fields:
-            yield from _selections(getattr(node, name), f"{where}.{name}".removeprefix("protocol."))
-    elif isinstance(node, (list, tuple)):
-        for i, item in enumerate(node):
-            yield from _selections(item, f"{where}.{i}")
-    elif isinstance(node, dict):
-        for key, item in node.items():
-            yield from _selections(item, f"{where}.{key}")
 
 
 def _drug_problems(key: str, drug: str) -> list[str]:

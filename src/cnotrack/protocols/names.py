@@ -16,7 +16,7 @@ from ..vocabulary import anatomy, drugs, lab_tests
 from .criteria import LesionFilter, _AgeArgs, _ChangeArgs, _CourseArgs
 from .model import VARIABLES, Comparison, Protocol, _Age, _Change, _CourseMeasure, _FlareRef, _ValueAt
 
-__all__ = ["named_problems", "shipped_flare_definitions"]
+__all__ = ["named_problems", "shipped_flare_definitions", "walk_models"]
 
 _TIMEPOINT_FIELDS = ("at", "from_", "to")
 _SEXES = ("F", "M", "U")
@@ -31,18 +31,18 @@ def shipped_flare_definitions() -> set[str] | None:
     return set(flare_definitions())
 
 
-def _walk(node: object, where: str) -> Iterator[tuple[str, BaseModel]]:
+def walk_models(node: object, where: str = "") -> Iterator[tuple[str, BaseModel]]:
     """Every model inside ``node`` with its path in the file's own keys (aliases, not field names)."""
     if isinstance(node, BaseModel):
         yield where, node
         for name, field in type(node).model_fields.items():
-            yield from _walk(getattr(node, name), f"{where}.{field.alias or name}".lstrip("."))
+            yield from walk_models(getattr(node, name), f"{where}.{field.alias or name}".lstrip("."))
     elif isinstance(node, (list, tuple)):
         for i, item in enumerate(node):
-            yield from _walk(item, f"{where}.{i}")
+            yield from walk_models(item, f"{where}.{i}")
     elif isinstance(node, dict):
         for key, item in node.items():
-            yield from _walk(item, f"{where}.{key}")
+            yield from walk_models(item, f"{where}.{key}")
 
 
 def _named_timepoints(model: BaseModel, where: str) -> Iterator[tuple[str, str]]:
@@ -136,14 +136,14 @@ def named_problems(protocol: Protocol) -> list[str]:
     listed = ", ".join(timepoints)
     problems: list[str] = []
     for i, endpoint in enumerate(protocol.endpoints):
-        for where, model in _walk(endpoint, ""):
+        for where, model in walk_models(endpoint, ""):
             for key, value in _named_timepoints(model, where):
                 if value not in timepoints:
                     problems.append(f"endpoint {endpoint.id} ({key}): timepoint {value!r} is not defined "
                                     f"(timepoints: {listed})")
             problems += [f"endpoint {endpoint.id}: {p}" for p in _model_problems(where, model, protocol)]
     for part in ("require", "exclude"):
-        for where, model in _walk(getattr(protocol.eligibility, part), f"eligibility.{part}"):
+        for where, model in walk_models(getattr(protocol.eligibility, part), f"eligibility.{part}"):
             for key, value in _named_timepoints(model, where):
                 problems.append(f"{key}: {value!r} names a timepoint, but eligibility is decided before "
                                 "timepoints exist (from the index course and the patient's data); use "
@@ -154,7 +154,7 @@ def named_problems(protocol: Protocol) -> list[str]:
     if len(set(keys)) != len(keys):
         problems.append(f"compare: two comparisons have one id ({', '.join(keys)}); give each its own id")
     for i, comparison in enumerate(protocol.compare):
-        for where, model in _walk(comparison.by, f"compare.{i}.by"):
+        for where, model in walk_models(comparison.by, f"compare.{i}.by"):
             for key, value in _named_timepoints(model, where):
                 if value not in timepoints:
                     problems.append(f"{key}: timepoint {value!r} is not defined (timepoints: {listed})")

@@ -57,9 +57,9 @@ def fisher_exact(yes_a: int, n_a: int, yes_b: int, n_b: int, *, variable: str,
     m, n, k, x = n_a, n_b, yes_a + yes_b, yes_a  # R: column sums m, n; first row sum k; x[1, 1]
     lo, hi = max(0, k - n), min(k, m)
     if lo == hi:
-        why = "every patient was yes" if k == m + n else "no patient was yes"
+        why = "every patient of both groups was yes" if k == m + n else "no patient of either group was yes"
         return GroupTest(p_value=None, method="Fisher's exact test (R fisher.test): not made",
-                         notes=(f"{why} in both groups, so the table has one possible value",), **common)
+                         notes=(f"{why}, so the table has one possible value (R gives p = 1)",), **common)
     support = np.arange(lo, hi + 1)
     logdc = hypergeom.logpmf(support, m + n, m, k)
 
