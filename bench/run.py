@@ -65,7 +65,7 @@ def child(kind: str, folder: str, result: str) -> None:
     out: dict = {}
     if kind == "engine":
         start = time.perf_counter()
-        import cnotrack.statistics  # noqa: F401 - imported by evaluate on first use (lifelines, scipy)
+        import cnotrack.analysis  # noqa: F401 - imported by evaluate on first use (lifelines, scipy)
 
         out["import_statistics"] = time.perf_counter() - start
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -230,7 +230,7 @@ def report(rows: list[dict], info: dict, seed: int, repeats: int) -> str:
     imports = statistics.median(r["import_statistics"] for r in rows)
     lines += [
         "",
-        f"Not in *evaluate*: importing `cnotrack.statistics` (lifelines, scipy), {imports:.1f} s once per",
+        f"Not in *evaluate*: importing `cnotrack.analysis` (lifelines, scipy), {imports:.1f} s once per",
         "process, which the first `evaluate` of a process pays (the `cnotrack evaluate` command too).",
         "",
     ]
@@ -284,6 +284,19 @@ def report(rows: list[dict], info: dict, seed: int, repeats: int) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def keep_measured_sections(text: str, out: Path) -> str:
+    """``text`` with the sections of ``out`` that other measurements wrote by hand (those from the
+    first "## What" heading up to "## Machine") kept before its own "## Machine" section."""
+    if not out.exists():
+        return text
+    old = out.read_text("utf-8")
+    start, end = old.find("\n## What"), old.find("\n## Machine")
+    if start < 0 or end < start or "\n## Machine" not in text:
+        return text
+    at = text.index("\n## Machine")
+    return text[:at] + old[start:end] + text[at:]
 
 
 def main() -> None:
@@ -342,7 +355,7 @@ def main() -> None:
             for folder_file in folder.iterdir():
                 folder_file.unlink()
             folder.rmdir()
-    text = report(rows, info, args.seed, args.repeats)
+    text = keep_measured_sections(report(rows, info, args.seed, args.repeats), args.out)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, "utf-8")
     print(text)
