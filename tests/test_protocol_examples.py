@@ -99,7 +99,7 @@ def test_the_protocol_docs_have_a_worked_example_of_each_new_construct() -> None
     names = [e["name"] for e in EXAMPLES]
     assert {"copied_pardeo2017", "girls_of_rome", "spine", "pain_change", "time_to_stop", "by_sex",
             "tnf_without_bisphosphonate", "time_to_second_line", "time_to_second_line_first",
-            "by_bisphosphonate"} <= set(names)
+            "by_bisphosphonate", "age_at_index"} <= set(names)
     assert len(names) == len(set(names))
     assert all(e["expect"] for e in EXAMPLES)
 
