@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 import yaml
 
+from cnotrack.engine import evaluate
 from cnotrack.engine.cohort import COHORT_COLUMNS, build_cohort
 from cnotrack.engine.criteria import criterion_expr
 from cnotrack.engine.needs import protocol_needs
@@ -360,7 +361,10 @@ eligibility:
         "q4": "excluded: a course of methotrexate other than the index course that started on or after the index date",
         "q5": "duplicate record of q1",
     }
-    assert cohort.notes == ["eligibility.exclude_patients: 'q99' is not a patient of the dataset"]
+    assert cohort.notes == ["eligibility.exclude_patients: 'q99' not applied, it is not a patient of the dataset"]
+    protocol = _protocol("{drug: pamidronate}", "eligibility: {exclude_patients: [{patient_id: q99, reason: x}]}")
+    evaluation = evaluate(_dataset(ELIGIBILITY_PATIENTS, ELIGIBILITY_COURSES), protocol, statistics=False)
+    assert evaluation.notes == cohort.notes and evaluation.as_json()["notes"] == cohort.notes
 
 
 def test_require_a_treatment_before_the_index_adds_its_column():

@@ -187,7 +187,8 @@ def _listed(entries, patients: pl.DataFrame) -> tuple[pl.DataFrame | None, list[
                                                                                "__listed": pl.String})
               .group_by("patient_id", maintain_order=True).agg(pl.col("__listed").str.join("; ")))
     absent = listed.join(patients, on="patient_id", how="anti")["patient_id"].to_list()
-    notes = [f"eligibility.exclude_patients: {pid!r} is not a patient of the dataset" for pid in absent]
+    notes = [f"eligibility.exclude_patients: {pid!r} not applied, it is not a patient of the dataset"
+             for pid in absent]
     return listed, notes
 
 

@@ -175,7 +175,7 @@ def evaluate(dataset: Dataset, protocol: Protocol, *, statistics: bool = True) -
                             source=source_label(dataset.source), dataset_sha256=dataset_fingerprint(dataset),
                             source_files={path_label(k): v for k, v in dataset.sha256.items()},
                             synthetic=synthetic_count(dataset, cohort.eligible["patient_id"]),
-                            comparisons=comparisons)
+                            comparisons=comparisons, notes=list(cohort.notes))
     if statistics:
         from ..analysis import statistics_for  # the analyses build on the engine
 
