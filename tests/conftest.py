@@ -75,6 +75,16 @@ def make_dataset(tmp_path: Path, name: str = "dataset", **tables: object) -> Pat
     return folder
 
 
+def write_tables(folder: Path, **tables: str) -> Path:
+    """Write ``folder/<table>.csv`` for each keyword: the CSV text given in the test, stripped of
+    its surrounding blank lines and ending in one newline."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in tables.items():
+        (folder / f"{name}.csv").write_text(text.strip() + "\n", "utf-8")
+    return folder
+
+
 def make_workbook(path: Path, **sheets: object) -> Path:
     """Write an .xlsx workbook with one sheet per keyword argument (same forms as make_dataset,
     except ``str``/``bytes``); a ``None`` row is left blank. Cells keep their Python types, so

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .words import counted, verb
+
 __all__ = ["ComparisonResult", "CountResult", "DistributionResult", "EndpointResult", "GroupedEndpoint",
            "ProportionResult", "TimeToEventResult", "percent"]
 
@@ -166,7 +168,7 @@ class TimeToEventResult:
     def short(self) -> str:
         if self.n == 0:
             return "no patients to analyse"
-        events = f"{self.events} event{'' if self.events == 1 else 's'} in {self.n} patient{'' if self.n == 1 else 's'}"
+        events = f"{counted(self.events, 'event')} in {counted(self.n, 'patient')}"
         if self.median_years is None:
             return f"median not reached; {events}"
         low, high = self.median_ci95
@@ -176,7 +178,7 @@ class TimeToEventResult:
     def sentence(self) -> str:
         text = f"{self.label}: {self.short()} (Kaplan-Meier)"
         if self.excluded:
-            text += f"; {self.excluded} patient{' was' if self.excluded == 1 else 's were'} left out"
+            text += f"; {counted(self.excluded, 'patient')} {verb(self.excluded, 'was')} left out"
         return text + "."
 
 

@@ -8,14 +8,10 @@ from pathlib import Path
 import pytest
 
 import cnotrack
+from conftest import write_tables
+from engine.conftest import private_database  # noqa: F401  (autouse: a fresh SQLite file per test)
 
 
-@pytest.fixture(autouse=True)
-def private_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'private.db'}"
-    monkeypatch.setenv("CNOTRACK_DB", url)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    return url
 
 
 TABLES = {
@@ -64,8 +60,4 @@ S4,tibia,left,proximal_metaphysis,active""",
 
 @pytest.fixture
 def registry(tmp_path: Path) -> cnotrack.Dataset:
-    folder = tmp_path / "registry"
-    folder.mkdir()
-    for name, text in TABLES.items():
-        (folder / f"{name}.csv").write_text(text.strip() + "\n", "utf-8")
-    return cnotrack.load_dataset(folder)
+    return cnotrack.load_dataset(write_tables(tmp_path / "registry", **TABLES))

@@ -69,7 +69,6 @@ By index drug: PGA none or minimal at month 6 is 3 of 5 on anakinra (P05 missing
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -77,13 +76,7 @@ import cnotrack
 from cnotrack.engine import evaluate
 from cnotrack.protocols import parse_protocol
 from cnotrack.results import ComparisonResult, GroupedEndpoint
-
-
-def write(folder: Path, **tables: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in tables.items():
-        (folder / f"{name}.csv").write_text(text.strip() + "\n", "utf-8")
-    return folder
+from conftest import write_tables
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +100,7 @@ def dataset(tmp_path_factory) -> cnotrack.Dataset:
             visits.append(f"{pid},2020-07-01,{pga6},")
         if other:
             visits.append(f"{pid},{other[0]},{other[1]},")
-    return cnotrack.load_dataset(write(tmp_path_factory.mktemp("groups"), patients=patients,
+    return cnotrack.load_dataset(write_tables(tmp_path_factory.mktemp("groups"), patients=patients,
                                        treatments=treatments,
                                        assessments="patient_id,date,pga,pga_vas\n" + "\n".join(visits)))
 

@@ -11,19 +11,13 @@ import pytest
 import cnotrack
 from cnotrack.engine import evaluate
 from cnotrack.protocols import parse_protocol
-
-
-def write(folder: Path, **tables: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in tables.items():
-        (folder / f"{name}.csv").write_text(text.strip() + "\n", "utf-8")
-    return folder
+from conftest import write_tables
 
 
 @pytest.fixture
 def small_cohort(tmp_path: Path) -> cnotrack.Dataset:
     """Three patients on anakinra from 2020-01-01 (ongoing; no eligibility rules)."""
-    return cnotrack.load_dataset(write(
+    return cnotrack.load_dataset(write_tables(
         tmp_path / "small",
         patients="patient_id,sex\nP1,F\nP2,M\nP3,F",
         treatments="patient_id,drug,start_date,stop_date\nP1,anakinra,2020-01-01,\nP2,anakinra,2020-01-01,\n"
@@ -102,7 +96,7 @@ def test_bug_a_protocol_limit_given_in_mg_dl_judges_a_value_equal_to_it_as_norma
     """
     yaml_text = resources.files("cnotrack.protocols").joinpath("builtin/pardeo2017.yaml").read_text("utf-8")
     protocol = parse_protocol(yaml_text.replace("CRP: {upper: 5, unit: mg/L}", "CRP: {upper: 0.57, unit: mg/dL}"))
-    dataset = cnotrack.load_dataset(write(
+    dataset = cnotrack.load_dataset(write_tables(
         tmp_path / "d",
         patients="patient_id,sex\nP1,F",
         treatments="patient_id,drug,start_date,stop_date\nP1,naproxen,2019-01-01,\n"

@@ -51,20 +51,14 @@ from cnotrack.engine import evaluate
 from cnotrack.errors import ProtocolError
 from cnotrack.protocols import parse_protocol
 from cnotrack.results import TimeToEventResult
+from conftest import write_tables
 
 YEAR = 365.25
 
 
-def write(folder: Path, **tables: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in tables.items():
-        (folder / f"{name}.csv").write_text(text.strip() + "\n", "utf-8")
-    return folder
-
-
 @pytest.fixture
 def dataset(tmp_path: Path) -> cnotrack.Dataset:
-    return cnotrack.load_dataset(write(
+    return cnotrack.load_dataset(write_tables(
         tmp_path / "tte",
         patients="patient_id,sex,onset_date,diagnosis_date\nP1,F,2019-05-01,2019-07-01\nP2,M,,\n"
                  "P3,F,2018-12-01,2019-01-01\nP4,M,2019-09-01,2019-10-01",
@@ -237,7 +231,7 @@ def test_the_kaplan_meier_of_an_endpoint_equals_r(evaluation):
 def test_the_protocols_km_median_rule_chooses_the_median_of_a_curve_flat_at_one_half(tmp_path, rule, median_days):
     """Two patients with events on days 60 and 100: S = 1/2 from day 60 to day 100, so R's
     ``print(survfit)`` median is the midpoint, 80 days, and the first time at 1/2 is day 60."""
-    data = cnotrack.load_dataset(write(
+    data = cnotrack.load_dataset(write_tables(
         tmp_path / "flat",
         patients="patient_id,sex\nQ1,F\nQ2,M",
         treatments="patient_id,drug,start_date\nQ1,anakinra,2020-01-01\nQ2,anakinra,2020-01-01",

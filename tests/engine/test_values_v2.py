@@ -25,15 +25,9 @@ from cnotrack.errors import ProtocolError
 from cnotrack.protocols import parse_protocol
 from cnotrack.protocols.criteria import LesionFilter
 from cnotrack.vocabulary import anatomy
+from conftest import write_tables
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
-
-
-def write(folder: Path, **tables: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in tables.items():
-        (folder / f"{name}.csv").write_text(text.strip() + "\n", "utf-8")
-    return folder
 
 
 PATIENTS = "patient_id,sex\nP1,F\nP2,M\nP3,F\nP4,M"
@@ -82,7 +76,7 @@ P1-W6,femur,left,diaphysis,,
 P1-W6,ilium,left,,,
 P3-W0,T5,,body,,
 P4-W6,humerus,right,diaphysis,,yes"""
-    return cnotrack.load_dataset(write(tmp_path_factory.mktemp("lesions"), patients=PATIENTS,
+    return cnotrack.load_dataset(write_tables(tmp_path_factory.mktemp("lesions"), patients=PATIENTS,
                                        treatments=TREATMENTS, imaging="\n".join(imaging), lesions=lesions))
 
 
@@ -243,7 +237,7 @@ def values_data(tmp_path_factory) -> cnotrack.Dataset:
     chaq = ["patient_id,date," + ",".join(domains),
             "P1,2020-01-01," + ",".join(["2"] * 8), "P1,2020-07-01," + ",".join(["1"] * 8),
             "P2,2020-07-01," + ",".join(["0"] * 4 + ["1"] * 4)]
-    return cnotrack.load_dataset(write(
+    return cnotrack.load_dataset(write_tables(
         tmp_path_factory.mktemp("values"), patients=PATIENTS, treatments=TREATMENTS,
         assessments="""patient_id,date,pga,pain_vas,chaq_di
 P1,2020-01-01,severe,6,
@@ -368,7 +362,7 @@ def test_a_last_follow_up_window_given_by_the_protocol_reaches_back_from_the_lat
     """P1: PGA none on day 400, latest assessment day 500 without a PGA. Default window [0, 0]:
     missing; window [-90, 0]: none (day 400 is 100 days back) is still missing; window [-120, 0]
     takes it."""
-    data = cnotrack.load_dataset(write(
+    data = cnotrack.load_dataset(write_tables(
         tmp_path / "last", patients="patient_id,sex\nP1,F", treatments="patient_id,drug,start_date,stop_date\n"
         "P1,anakinra,2020-01-01,", assessments="patient_id,date,pga,pain_vas\nP1,2021-02-04,none,\nP1,2021-05-15,,2"))
     results = {}
@@ -386,7 +380,7 @@ def test_two_studies_on_one_date_are_told_apart_by_study_id(tmp_path):
     for order in (("S-b", "S-a"), ("S-a", "S-b")):
         imaging = "patient_id,study_id,date,modality\n" + "\n".join(
             f"P1,{s},2020-01-01,bone_scintigraphy" for s in order)
-        data = cnotrack.load_dataset(write(tmp_path / "".join(order), patients="patient_id,sex\nP1,F",
+        data = cnotrack.load_dataset(write_tables(tmp_path / "".join(order), patients="patient_id,sex\nP1,F",
                                            treatments="patient_id,drug,start_date,stop_date\nP1,anakinra,2020-01-01,",
                                            imaging=imaging, lesions=lesions))
         d = endpoints_of(data, "  - {id: n, kind: distribution, label: x, measure: {lesion_count: {at: baseline}}}\n")

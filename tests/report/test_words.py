@@ -13,7 +13,7 @@ from cnotrack.protocols.load import _VIEWS
 from cnotrack.render.markdown import evaluation_markdown
 from cnotrack.render.sentences import VIEWS, fill_sentence, summary_sentences
 from cnotrack.render.text import result_cell
-from cnotrack.render.words import counted, noun, verb
+from cnotrack.words import counted, noun, verb
 from cnotrack.report.build import _outcome
 from cnotrack.results import CountResult, DistributionResult, ProportionResult
 

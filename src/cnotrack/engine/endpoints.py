@@ -10,6 +10,7 @@ from ..protocols.describe import describe_criterion, describe_measure, modality_
 from ..protocols.model import Count, Distribution, NewLesions, Protocol, Proportion, TimeToEvent
 from ..results import CountResult, DistributionResult, EndpointResult, ProportionResult
 from ..statistics.paired import wilcoxon_signed_rank
+from ..words import counted, noun, verb
 from .changes import (censored_count, change_column, describe_variable, lesions_column, pair_prefix, study_column,
                       value_column, zero_baseline_count)
 from .criteria import criterion_expr
@@ -153,9 +154,8 @@ def _unknown_note(e, table: pl.DataFrame, protocol: Protocol) -> str:
             notes.append(f" No new lesion at {at} had an empty symptomatic value (an empty value counts as "
                          "not symptomatic).")
             continue
-        lesion = "new lesion" if n == 1 else "new lesions"
-        notes.append(f" {n} {lesion} at {at} had an empty symptomatic value and "
-                     f"{'was' if n == 1 else 'were'} counted as not symptomatic.")
+        notes.append(f" {counted(n, 'new lesion')} at {at} had an empty symptomatic value and "
+                     f"{verb(n, 'was')} counted as not symptomatic.")
     return "".join(notes)
 
 
@@ -232,7 +232,7 @@ def _distribution(e: Distribution, table: pl.DataFrame, protocol: Protocol) -> D
         p = "no p value" if t["p_value"] is None else f"p = {t['p_value']:.3g}"
         v = "" if t["statistic"] is None else f"V = {t['statistic']:g}, "
         method += (f" Paired test of the two values over the same {t['pairs']} "
-                   f"patient{'' if t['pairs'] == 1 else 's'}: {t['method']}; {v}{p}.")
+                   f"{noun(t['pairs'], 'patient')}: {t['method']}; {v}{p}.")
     return DistributionResult(e.id, e.label, known.len(), values.len() - known.len(), method=method,
                               unit=e.unit, published=e.published, extra=extra, **stats)
 
@@ -255,13 +255,11 @@ def _continuous(e: Distribution, table: pl.DataFrame, protocol: Protocol, values
         points = (c.from_, c.to)
     censored = censored_count(table, c.of, points, pl.lit(used))
     if censored:
-        text += (f"; {censored} censored value{'' if censored == 1 else 's'} (<x or >x) "
-                 f"{'was' if censored == 1 else 'were'} taken as x")
+        text += f"; {counted(censored, 'censored value')} (<x or >x) {verb(censored, 'was')} taken as x"
     if m.percent_change:
         zeros = zero_baseline_count(table, c.of, c.from_, c.to, key)
-        text += (f"; {zeros} patient{'' if zeros == 1 else 's'} with a {first} value of 0 "
-                 f"{'has' if zeros == 1 else 'have'} no percent change and {'is' if zeros == 1 else 'are'} "
-                 "counted as missing")
+        text += (f"; {counted(zeros, 'patient')} with a {first} value of 0 {verb(zeros, 'has')} no percent "
+                 f"change and {verb(zeros, 'is')} counted as missing")
     if m.value:
         return text, {}
     kept = table.filter(used)

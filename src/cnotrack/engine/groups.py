@@ -29,6 +29,7 @@ from ..errors import ProtocolError
 from ..protocols.describe import describe_criterion
 from ..protocols.model import Comparison, Count, Distribution, Protocol, Proportion, TimeToEvent
 from ..results import ComparisonResult, EndpointResult, GroupedEndpoint
+from ..words import counted
 from .criteria import criterion_expr
 from .endpoints import compute_endpoints, distribution_values
 from .patient_table import PatientTable
@@ -116,7 +117,7 @@ def _test(e, protocol: Protocol, order: list[str], labels: list[str], results: d
           tables: dict[str, pl.DataFrame]):
     """The test of one endpoint between the groups, or ``(None, note)``."""
     if len(order) < 2:
-        return None, f"{len(order)} group{'' if len(order) == 1 else 's'}: no test"
+        return None, f"{counted(len(order), 'group')}: no test"
     from ..statistics import two_group
 
     if isinstance(e, Proportion):

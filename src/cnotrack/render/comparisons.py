@@ -10,7 +10,7 @@ from typing import Any
 from ..results import ComparisonResult, GroupedEndpoint
 from ..statistics.group_test import NAMES
 from .text import result_cell
-from .words import counted
+from ..words import counted
 
 __all__ = ["TESTS_NOTE", "by_words", "comparison_header", "comparison_notes", "comparison_rows", "test_cell"]
 

@@ -8,7 +8,7 @@ from ..engine.evaluate import Evaluation
 from .escape import markdown_code, markdown_text
 from .sentences import summary_sentences
 from .comparisons import by_words, comparison_header, comparison_notes, comparison_rows
-from .words import counted
+from ..words import counted
 from .text import ALL_RAN, DIAGNOSIS_HEADER, NOT_RUN_HEADING, analyses_not_run, diagnosis_rows, published_agrees, result_cell
 
 __all__ = ["evaluation_markdown"]

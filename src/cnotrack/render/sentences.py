@@ -19,7 +19,7 @@ import re
 
 from ..errors import ProtocolError
 from ..results import CountResult, DistributionResult, EndpointResult, ProportionResult
-from .words import NOUNS, VERBS, counted, noun, verb
+from ..words import NOUNS, VERBS, counted, noun, verb
 
 __all__ = ["VIEWS", "fill_sentence", "summary_sentences"]
 

@@ -10,7 +10,7 @@ from ..exchange.dataset import Dataset
 from ..protocols.describe import endpoint_sentence
 from ..render.sentences import summary_sentences
 from ..render.text import analyses_not_run, published_agrees, result_cell
-from ..render.words import counted
+from ..words import counted
 from ..results import CountResult, DistributionResult, EndpointResult, ProportionResult, TimeToEventResult
 from ..statistics import CLOPPER_PEARSON, clopper_pearson
 from .comparisons import comparison_tables

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .paired import _number, format_p
+from ..words import noun
 
 __all__ = ["GroupTest"]
 
@@ -91,7 +92,7 @@ class GroupTest:
             percent = "" if g["n"] == 0 else f" ({100 * g['yes'] / g['n']:.1f}%)"
             return f"{g['group']} {g['yes']} of {g['n']}{percent}"
         if "observed" in g:
-            event = "event" if g["observed"] == 1 else "events"
+            event = noun(g["observed"], "event")
             return (f"{g['group']} {_number(g['observed'])} {event} ({_short(g['expected'])} expected) "
                     f"among {g['n']}")
         if g.get("median") is None:

@@ -22,7 +22,7 @@ import polars as pl
 
 from ..render.comparisons import TESTS_NOTE, by_words, comparison_header, comparison_rows
 from ..render.text import ALL_RAN, NOT_RUN_HEADING, analyses_not_run, result_cell
-from ..render.words import counted
+from ..words import counted
 from ..results import ComparisonResult, DistributionResult, TimeToEventResult
 
 __all__ = ["comparison_tables", "endpoint_rows", "evaluation_view", "not_run", "reason_counts"]

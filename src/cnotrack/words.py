@@ -2,7 +2,8 @@
 
 Every generated sentence counts with :func:`counted` and conjugates with :func:`verb`, so that a
 report reads right for any n (a cohort of one patient, one new lesion, one pair). The nouns and
-verbs are the few a CNO report uses; an unknown noun takes a plain ``s``.
+verbs are the few a CNO report uses; an unknown noun takes a plain ``s``. The module imports
+nothing of cnotrack, so that results, the engine and the statistics use it as the renderers do.
 """
 
 from __future__ import annotations
