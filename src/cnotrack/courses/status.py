@@ -11,7 +11,8 @@ from __future__ import annotations
 import polars as pl
 
 from ..exchange.dataset import Dataset
-from .treatment_course import NOT_CNO_TREATMENT, last_assessments, systemic_courses
+from ..engine.cohort import last_assessments
+from .treatment_course import NOT_CNO_TREATMENT, systemic_courses
 
 __all__ = ["on_treatment_at_last", "pga_at_last"]
 

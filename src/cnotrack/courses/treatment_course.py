@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from ..engine.cohort import last_assessments
+from ..engine.treatments import systemic_expr
 from ..exchange.dataset import Dataset
 from ..vocabulary import drugs, lines
 
-__all__ = ["class_days", "classes_started", "course_intervals", "last_assessments", "lines_reached",
+__all__ = ["class_days", "classes_started", "course_intervals", "lines_reached",
            "merged_intervals", "nsaid_monotherapy_days", "nsaids_tried", "second_line_days",
            "second_line_times", "systemic_courses"]
 
@@ -28,15 +30,10 @@ def _drug_table() -> pl.DataFrame:
                         orient="row")
 
 
-def last_assessments(dataset: Dataset) -> pl.DataFrame:
-    """``patient_id``, ``last_assessment_date``: each patient's latest assessment."""
-    return dataset["assessments"].group_by("patient_id").agg(pl.col("date").max().alias("last_assessment_date"))
-
-
 def systemic_courses(dataset: Dataset) -> pl.DataFrame:
     """Every non-topical course with ``drug_class``, ``target``, ``start`` and ``end`` (the stop
     date, or for an ongoing course the last assessment, never before the start) and ``ongoing``."""
-    t = dataset["treatments"].filter(pl.col("route").is_null() | (pl.col("route") != "topical"))
+    t = dataset["treatments"].filter(systemic_expr())
     return (
         t.select("patient_id", "drug", "start_date", "stop_date")
         .join(_drug_table(), on="drug", how="left")

@@ -36,7 +36,7 @@ from .patient_criteria import (
 )
 from .treatments import course_order, selected_courses, selection_expr, with_drug_facts
 
-__all__ = ["COHORT_COLUMNS", "Cohort", "build_cohort", "drug_table", "selection_names"]
+__all__ = ["COHORT_COLUMNS", "Cohort", "build_cohort", "drug_table", "last_assessments", "selection_names"]
 
 #: the columns of ``Cohort.eligible``, in order (v1 columns first); criterion columns follow
 COHORT_COLUMNS = ("patient_id", "sex", "index_date", "index_stop_date", "last_assessment_date",
@@ -78,6 +78,12 @@ def _index_courses(treatments: pl.DataFrame, protocol: Protocol) -> tuple[pl.Dat
     return first, None
 
 
+def last_assessments(dataset: Dataset) -> pl.DataFrame:
+    """``patient_id``, ``last_assessment_date``: each patient's latest assessment (the date a
+    ``last_assessment`` timepoint and the censoring at the last follow-up use)."""
+    return dataset["assessments"].group_by("patient_id").agg(pl.col("date").max().alias("last_assessment_date"))
+
+
 def build_cohort(dataset: Dataset, protocol: Protocol) -> Cohort:
     eligibility = protocol.eligibility
     for part, criteria in (("require", eligibility.require), ("exclude", eligibility.exclude)):
@@ -96,8 +102,7 @@ def build_cohort(dataset: Dataset, protocol: Protocol) -> Cohort:
         "patient_id", pl.col("start_date").alias("index_date"), pl.col("stop_date").alias("index_stop_date"),
         pl.col("drug").alias("index_drug"), pl.col("drug_class").alias("index_class"),
         pl.col("target").alias("index_target"))
-    last_visit = dataset["assessments"].group_by("patient_id").agg(
-        pl.col("date").max().alias("last_assessment_date"))
+    last_visit = last_assessments(dataset)
     table = (
         patients.join(index, on="patient_id", how="left")
         .join(last_visit, on="patient_id", how="left")

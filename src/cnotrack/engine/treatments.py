@@ -23,7 +23,7 @@ from ..protocols.criteria import TreatmentSelection
 from ..vocabulary import drugs, lines
 
 __all__ = ["COURSE_COLUMNS", "course_order", "drug_facts", "line_courses", "selected_courses",
-           "selection_expr", "with_drug_facts"]
+           "selection_expr", "systemic_expr", "with_drug_facts"]
 
 #: the columns of every course frame this module returns
 COURSE_COLUMNS = ("patient_id", "drug", "drug_class", "target", "start_date", "stop_date", "route",
@@ -68,6 +68,11 @@ def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(by, descending=descending, nulls_last=False)
 
 
+def systemic_expr() -> pl.Expr:
+    """A systemic course: any route but ``topical`` (a course without a route counts as systemic)."""
+    return pl.col("route").is_null() | (pl.col("route") != "topical")
+
+
 def selection_expr(selection: TreatmentSelection) -> pl.Expr:
     """True for a course of the selection's drugs, classes or targets (every course when none
     is given, as for a selection by ``line`` only); ``systemic_only`` drops topical courses.
@@ -83,7 +88,7 @@ def selection_expr(selection: TreatmentSelection) -> pl.Expr:
         parts.append(pl.col("target").is_in(list(selection.targets)))
     expr = pl.any_horizontal(parts).fill_null(False) if parts else pl.lit(True)
     if selection.systemic_only:
-        expr = expr & (pl.col("route").is_null() | (pl.col("route") != "topical"))
+        expr = expr & systemic_expr()
     return expr
 
 
