@@ -8,6 +8,7 @@ beside the assertion.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import textwrap
 
 import polars as pl
@@ -456,3 +457,19 @@ def test_an_evaluation_counts_a_proportion_among_a_treatment_subgroup():
     result = evaluate(dataset, protocol, statistics=False).as_json(detail=False)["endpoints"]["genoa_among_nsaid"]
     # q2 is male: 5 eligible, all had naproxen before pamidronate; q5 is in Rome: 4 of 5
     assert (result["n"], result["of"], result["missing"]) == (4, 5, 0)
+
+
+def test_the_cohort_carries_ages_not_the_birth_date_so_no_output_shows_it():
+    """Age criteria and measures need the birth date, but a report, the JSON and the listing are
+    shared: the cohort keeps ages (years at the index date, onset and diagnosis) instead."""
+    cohort = _eligibility_cohort("eligibility: {require: [{age: {at: onset, op: '>=', value: 2}}]}")
+    assert "birth_date" not in cohort.eligible.columns
+    # q1: born 2010-03-15, onset 2012-03-15: 731 days
+    ages = dict(cohort.eligible.select("patient_id", "age_at_onset").iter_rows())
+    assert ages["q1"] == pytest.approx(731 / 365.25, abs=1e-12)
+    protocol = _protocol("{drug: pamidronate}", "",
+                         "- {id: age, kind: distribution, label: age, measure: {age: {at: index}}}\n")
+    evaluation = evaluate(_dataset(ELIGIBILITY_PATIENTS, ELIGIBILITY_COURSES), protocol, statistics=False)
+    text = json.dumps(evaluation.as_json(), default=str)
+    assert "birth_date" not in text and "2010-03-15" not in text
+    assert evaluation.endpoints["age"].n == 5  # q6 has no birth date

@@ -29,6 +29,7 @@ import polars as pl
 
 from ..engine.cohort import drug_table
 from ..engine.evaluate import Evaluation
+from ..engine.patient_criteria import birth_date_expr
 from ..exchange.dataset import Dataset
 from ..vocabulary import anatomy, drugs, lab_tests
 from ._values import analysis_table
@@ -108,7 +109,7 @@ def table_one(evaluation: Evaluation, dataset: Dataset) -> TableOne:
     notes: list[str] = []
 
     people = eligible.join(dataset["patients"].select("patient_id", "birth_date", "onset_date", "diagnosis_date"),
-                           on="patient_id", how="left").with_columns(_birth_date().alias("__birth"))
+                           on="patient_id", how="left").with_columns(birth_date_expr().alias("__birth"))
     for code, label in (("F", "Female"), ("M", "Male"), ("U", "Sex unknown")):
         count = int((people["sex"] == code).sum())
         if code != "U" or count:
@@ -170,13 +171,6 @@ def _baseline_lesions(out: _Builder, patients: pl.DataFrame, modality: str, data
     for region, label in anatomy().regions.items():
         count = involved.filter(pl.col("region") == region)["patient_id"].n_unique()
         out.category("Baseline imaging", f"{label} involved", count, with_study.height)
-
-
-def _birth_date() -> pl.Expr:
-    """``birth_date`` as a date; ``YYYY-MM`` is taken as the 15th of the month."""
-    text = pl.col("birth_date").str.strip_chars()
-    return (pl.when(text.str.len_chars() == 7).then(text + "-15").otherwise(text)
-            .str.to_date("%Y-%m-%d", strict=False))
 
 
 def _years(frame: pl.DataFrame, start: str, end: str) -> list[float | None]:

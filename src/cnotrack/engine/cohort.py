@@ -32,7 +32,7 @@ from ..protocols.model import Protocol
 from ..vocabulary import drugs, lines
 from .criteria import criterion_expr
 from .patient_criteria import (
-    ELIGIBILITY_KINDS, add_patient_columns, patient_criteria_of,
+    AGE_COLUMNS, ELIGIBILITY_KINDS, add_patient_columns, age_columns, patient_criteria_of,
 )
 from .treatments import course_order, selected_courses, selection_expr, with_drug_facts
 
@@ -40,8 +40,8 @@ __all__ = ["COHORT_COLUMNS", "Cohort", "build_cohort", "drug_table", "last_asses
 
 #: the columns of ``Cohort.eligible``, in order (v1 columns first); criterion columns follow
 COHORT_COLUMNS = ("patient_id", "sex", "index_date", "index_stop_date", "last_assessment_date",
-                  "index_drug", "index_class", "index_target", "center", "birth_date", "onset_date",
-                  "diagnosis_date")
+                  "index_drug", "index_class", "index_target", "center", "onset_date", "diagnosis_date",
+                  *AGE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,7 @@ def build_cohort(dataset: Dataset, protocol: Protocol) -> Cohort:
     table = (
         patients.join(index, on="patient_id", how="left")
         .join(last_visit, on="patient_id", how="left")
+        .with_columns(age_columns())  # ages, so that no output carries the birth date itself
     )
 
     reasons: list[pl.Expr] = []

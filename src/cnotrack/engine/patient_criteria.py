@@ -29,7 +29,7 @@ from ..exchange.dataset import Dataset
 from ..protocols.criteria import AgeCriterion, CenterCriterion, DiagnosisCriterion, TreatmentCriterion
 from .treatments import selected_courses
 
-__all__ = ["ELIGIBILITY_KINDS", "PATIENT_KINDS", "add_patient_columns", "age_years_expr",
+__all__ = ["AGE_COLUMNS", "ELIGIBILITY_KINDS", "PATIENT_KINDS", "add_patient_columns", "age_columns", "age_years_expr",
            "birth_date_expr", "diagnosis_column", "patient_criteria_of",
            "patient_criterion_expr", "treatment_column", "treatment_key"]
 
@@ -73,9 +73,20 @@ def birth_date_expr() -> pl.Expr:
                        (raw + "-15").str.to_date("%Y-%m-%d", strict=False))
 
 
+#: the cohort's age columns: years at the index date, at onset and at diagnosis
+AGE_COLUMNS = tuple(f"age_at_{at}" for at in _AT)
+
+
+def age_columns() -> list[pl.Expr]:
+    """Age in years (days / 365.25) at ``index``, ``onset`` and ``diagnosis``, from ``birth_date``
+    and the three dates; null when one is missing. The cohort carries these, not the birth date."""
+    return [((pl.col(date) - birth_date_expr()).dt.total_days() / 365.25).alias(f"age_at_{at}")
+            for at, date in _AT.items()]
+
+
 def age_years_expr(at: str) -> pl.Expr:
-    """Age in years (days / 365.25) at ``index``, ``onset`` or ``diagnosis``; null when missing."""
-    return (pl.col(_AT[at]) - birth_date_expr()).dt.total_days() / 365.25
+    """Age in years at ``index``, ``onset`` or ``diagnosis`` (the cohort's ``age_at_<at>``)."""
+    return pl.col(f"age_at_{at}")
 
 
 def patient_criterion_expr(criterion: BaseModel) -> pl.Expr:
