@@ -11,9 +11,9 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .datafiles import safe_yaml
 from .errors import VocabularyError
 
 __all__ = [
@@ -219,7 +219,7 @@ def _synonym_table(vocabulary: str, entries: list[tuple[str, tuple[str, ...]]]) 
 def _load(filename: str, model: type[BaseModel]) -> BaseModel:
     text = resources.files("cnotrack.vocabularies").joinpath(filename).read_text("utf-8")
     try:
-        return model.model_validate(yaml.safe_load(text))
+        return model.model_validate(safe_yaml(text))
     except ValidationError as exc:
         raise VocabularyError(f"vocabularies/{filename} is malformed: {exc}") from exc
 

@@ -14,8 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Literal, Mapping
 
-import yaml
-
+from ..datafiles import safe_yaml
 from ..errors import ProtocolError
 from ..protocols.model import FlareDefinition
 
@@ -45,7 +44,7 @@ class CourseMeasure:
 @cache
 def _data() -> dict:
     text = resources.files("cnotrack.courses").joinpath("measures.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return safe_yaml(text)
 
 
 @cache

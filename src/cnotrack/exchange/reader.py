@@ -14,9 +14,11 @@ found before the work it would cause.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from .schema import exchange_format
 
 __all__ = [
     "CLI_LIMITS", "UPLOAD_LIMITS", "RawDataset", "RawTable", "ReadLimits", "column_letter",
-    "frame_columns", "read_dataset",
+    "frame_columns", "open_dataset", "read_dataset",
 ]
 
 ROW = "_row"
@@ -69,9 +71,11 @@ UPLOAD_LIMITS = ReadLimits(
 
 @dataclass
 class RawTable:
-    """One table as read: string columns named by position (see ``frame_columns``), plus
+    """One table as read: text columns named by position (see ``frame_columns``), plus
     ``_row``; ``header`` gives the names the file gave them. ``escaped`` marks CSV cells,
-    which carry the spreadsheet escape of ``spreadsheet``."""
+    which carry the spreadsheet escape of ``spreadsheet``. A column is ``String``, or, from
+    the native CSV reader (``csv_native``), a ``Categorical`` of the same texts whose
+    categories are its own."""
 
     name: str
     source: str
@@ -112,25 +116,38 @@ def read_dataset(path: str | Path, *, limits: ReadLimits | None = None, label: s
     is the folder's or the workbook's name, never its full path. ``limits`` defaults to
     ``CLI_LIMITS``.
     """
+    raw, tables = open_dataset(path, limits=limits, label=label)
+    for table in tables:
+        raw.tables[table.name] = table
+    if raw.problems and not raw.tables:
+        raise DatasetError(raw.problems, source=raw.source)
+    return raw
+
+
+def open_dataset(path: str | Path, *, limits: ReadLimits | None = None,
+                 label: str | None = None) -> tuple[RawDataset, Iterator[RawTable]]:
+    """The dataset at ``path`` (as ``read_dataset``) and its tables, read one at a time as the
+    iterator is consumed (a CSV folder: one file each), so that a caller can type each table and
+    let its text go before the next is read. ``RawDataset.problems`` and ``sha256`` are complete
+    once the iterator is exhausted; ``tables`` stays empty."""
     path = Path(path)
     limits = limits or CLI_LIMITS
     name = label or path.name or str(path)
+    raw = RawDataset(source=name)
     if path.is_dir():
-        raw = _read_folder(path, name, limits)
-    elif path.suffix.lower() == ".xlsx" and path.is_file():
+        return raw, _folder_tables(path, limits, raw)
+    if path.suffix.lower() == ".xlsx" and path.is_file():
         from .workbook import read_workbook
 
-        raw = RawDataset(source=name)
         read_workbook(path, name, limits, raw)
-    elif not path.exists():
+        tables = list(raw.tables.values())
+        raw.tables.clear()
+        return raw, iter(tables)
+    if not path.exists():
         raise DatasetError([Problem(name, None, None, None,
                                     "no such file or folder; give a folder of CSV files or an .xlsx workbook")])
-    else:
-        raise DatasetError([Problem(name, None, None, None,
-                                    "not a dataset; give a folder of CSV files or an .xlsx workbook")])
-    if raw.problems and not raw.tables:
-        raise DatasetError(raw.problems, source=name)
-    return raw
+    raise DatasetError([Problem(name, None, None, None,
+                                "not a dataset; give a folder of CSV files or an .xlsx workbook")])
 
 
 def too_large_file(label: str, size: int, limits: ReadLimits) -> Problem | None:
@@ -141,8 +158,7 @@ def too_large_file(label: str, size: int, limits: ReadLimits) -> Problem | None:
     return None
 
 
-def _read_folder(folder: Path, source: str, limits: ReadLimits) -> RawDataset:
-    raw = RawDataset(source=source)
+def _folder_tables(folder: Path, limits: ReadLimits, raw: RawDataset) -> Iterator[RawTable]:
     known = set(exchange_format().table_names)
     seen: dict[str, str] = {}
     # .csv in any case: a file named Labs.CSV is read, never skipped
@@ -165,68 +181,60 @@ def _read_folder(folder: Path, source: str, limits: ReadLimits) -> RawDataset:
         data = csv_path.read_bytes()
         raw.sha256[label] = hashlib.sha256(data).hexdigest()
         table = _parse_csv(label, name, data, raw.problems, limits)
+        del data
         if table is not None:
-            raw.tables[name] = table
-    return raw
+            yield table
 
 
 def _parse_csv(label: str, name: str, data: bytes, problems: list[Problem],
                limits: ReadLimits) -> RawTable | None:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+    from .csv_native import read_csv_natively
+
+    content = _utf8_content(data)
+    if content is None:
+        exc = _decode_error(data)
         line = data[: exc.start].count(b"\n") + 1
         problems.append(Problem(label, line, None, None,
                                 "the file is not UTF-8; save it as 'CSV UTF-8'"))
         return None
-    if not text.strip():
+    if not content:
         problems.append(Problem(label, 1, None, None, "the file is empty; it needs a header row"))
         return None
-    quick = _parse_csv_quickly(label, name, text, data, problems, limits)
-    if quick is not None:
-        return quick
-    # the csv module, not polars: polars pads a row with too few cells with nulls, silently
-    return _parse_csv_slowly(label, name, text, problems, limits)
+    data = data.removeprefix(_BOM)
+    # Polars' reader for a file whose shape is proven to read as the csv module reads it; the
+    # csv module for any other (it reports ragged rows and malformed quotes: polars would pad a
+    # row with too few cells with nulls, silently)
+    table = read_csv_natively(label, name, data, problems, limits)
+    if table is not None:
+        return table
+    return _parse_csv_slowly(label, name, data.decode("utf-8"), problems, limits)
 
 
-def _parse_csv_quickly(label: str, name: str, text: str, data: bytes, problems: list[Problem],
-                       limits: ReadLimits) -> RawTable | None:
-    """Polars' reader, only for a file that it provably reads as the csv module does; else None.
+_BOM = b"\xef\xbb\xbf"
+_DECODE_CHUNK = 1 << 24
 
-    That is a file without quotes, carriage returns or NUL characters, whose every line is one
-    row with as many cells as the header (no blank line, no row of only empty cells), and whose
-    header names are distinct and non-empty. Polars refuses a row with too many cells; a row
-    with too few shows in the count of commas, which must be exactly (cells - 1) per line.
-    """
-    if '"' in text or "\r" in text or "\x00" in text:
-        return None
-    header = text.split("\n", 1)[0].split(",")
-    if "" in header or len({h.strip().lower() for h in header}) != len(header):
-        return None
-    if len(header) > limits.max_columns:
-        return None  # the csv module path reports it before reading a row
-    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if text.count(",") != (len(header) - 1) * lines:
-        return None
-    if _over_row_limits(label, lines - 1, len(header), problems, limits):
-        return _header_only(name, label, header)
-    names = frame_columns(len(header))
+
+def _utf8_content(data: bytes) -> bool | None:
+    """None when ``data`` is not UTF-8; else whether it holds more than whitespace (decoded a
+    chunk at a time, so that the whole text never sits in memory beside the bytes)."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    content = False
     try:
-        frame = pl.read_csv(data.removeprefix(b"\xef\xbb\xbf"), infer_schema=False, has_header=True,
-                            raise_if_empty=True, empty_string_is_null=True, new_columns=names)
-    except Exception:  # noqa: BLE001 - anything polars rejects is read by the csv module
+        for start in range(0, len(data), _DECODE_CHUNK):
+            text = decoder.decode(data[start:start + _DECODE_CHUNK])
+            content = content or bool(text.strip())
+        content = bool(decoder.decode(b"", final=True).strip()) or content
+    except UnicodeDecodeError:
         return None
-    if frame.height + 1 != lines or frame.columns != names:
-        return None
+    return content
 
-    def empty(c: str) -> pl.Expr:
-        return pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
 
-    if frame.filter(empty(names[0])).filter(pl.all_horizontal([empty(c) for c in names])).height:
-        return None  # a row of only empty cells is skipped by the csv module path
-    frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
-    problems.extend(_long_cells(label, frame, header, limits))
-    return RawTable(name, label, frame, header, escaped=True)
+def _decode_error(data: bytes) -> UnicodeDecodeError:
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return exc
+    raise AssertionError("the data decodes")
 
 
 def _header_only(name: str, label: str, header: list[str]) -> RawTable:
@@ -237,7 +245,7 @@ def _header_only(name: str, label: str, header: list[str]) -> RawTable:
     return RawTable(name, label, frame, header, escaped=True)
 
 
-def _over_row_limits(label: str, rows: int, width: int, problems: list[Problem], limits: ReadLimits) -> bool:
+def over_row_limits(label: str, rows: int, width: int, problems: list[Problem], limits: ReadLimits) -> bool:
     if limits.max_rows is not None and rows > limits.max_rows:
         problems.append(Problem(label, limits.max_rows + 2, None, None,
                                 f"the table has more than {limits.max_rows:,} rows, the most allowed here; "
@@ -249,25 +257,6 @@ def _over_row_limits(label: str, rows: int, width: int, problems: list[Problem],
                                 "allowed here; split it or import it with the command line"))
         return True
     return False
-
-
-def _long_cells(label: str, frame: pl.DataFrame, header: list[str], limits: ReadLimits) -> list[Problem]:
-    """A problem for each cell longer than ``max_cell_chars`` (bytes are counted first: cheap)."""
-    limit = limits.max_cell_chars
-    names = [c for c in frame.columns if c != ROW]
-    if not names or frame.height == 0:
-        return []
-    longest = frame.select(pl.col(names).str.len_bytes().max()).row(0)
-    problems = []
-    for column, size in zip(names, longest):
-        if size is None or size <= limit:
-            continue
-        bad = frame.filter(pl.col(column).str.len_chars() > limit).select(ROW, column)
-        index = names.index(column)
-        for row, value in bad.iter_rows():
-            problems.append(long_cell_problem(label, row, header[index].strip() or column_letter(index + 1),
-                                              value, limit))
-    return problems
 
 
 def long_cell_problem(label: str, row: int, column: str, value: str, limit: int) -> Problem:
@@ -308,7 +297,7 @@ def _parse_csv_slowly(label: str, name: str, text: str, problems: list[Problem],
         except csv.Error as exc:  # strict: a malformed quote ("1"5) is never read as 15
             problems.append(_quote_problem(label, i, exc))
             continue  # the csv module goes on with the next line
-        if _over_row_limits(label, i - 1, width, problems, limits):
+        if over_row_limits(label, i - 1, width, problems, limits):
             break
         if not any(cell.strip() for cell in row):
             continue  # a blank row (an empty line, or only commas) is ignored

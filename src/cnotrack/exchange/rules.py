@@ -67,12 +67,13 @@ def cross_field_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str])
 
 def _lab_problems(labs: pl.DataFrame, label: str) -> list[Problem]:
     problems = []
-    units = lab_unit_table()
-    keyed = labs.with_columns(_unit_key(pl.col("unit")))
-    joined = keyed.join(units, on=["test", "__unit_key"], how="left")
-    for row, test, unit in joined.filter(pl.col("canonical_unit").is_null()).select(ROW, "test", "unit").iter_rows():
-        allowed = ", ".join(lab_tests().test(test).units)
-        problems.append(Problem(label, row, "unit", unit, f"is not a unit for {test}; use {allowed}"))
+    pairs = _unit_pairs(labs)
+    wrong = pairs.filter(pl.col("canonical_unit").is_null()).select("test", "unit")
+    if wrong.height:
+        rows = labs.join(wrong, on=["test", "unit"], how="semi", nulls_equal=True, maintain_order="left")
+        for row, test, unit in rows.select(ROW, "test", "unit").iter_rows():
+            allowed = ", ".join(lab_tests().test(test).units)
+            problems.append(Problem(label, row, "unit", unit, f"is not a unit for {test}; use {allowed}"))
     for row, value in labs.filter(pl.col("ref_high") < pl.col("ref_low")).select(ROW, "ref_high").iter_rows():
         problems.append(Problem(label, row, "ref_high", format_cell(value), "is below ref_low; swap or correct them"))
     return problems
@@ -83,20 +84,46 @@ def _unit_key(unit: pl.Expr) -> pl.Expr:
     return unit.str.to_lowercase().str.replace_all(r"\s+", "").alias("__unit_key")
 
 
+def _unit_pairs(labs: pl.DataFrame) -> pl.DataFrame:
+    """Each distinct (test, unit) of ``labs`` with its canonical spelling (null for a unit that
+    does not suit the test): a registry's million lab rows hold a few dozen pairs."""
+    return (
+        labs.select("test", "unit").unique()
+        .with_columns(_unit_key(pl.col("unit")))
+        .join(lab_unit_table(), on=["test", "__unit_key"], how="left")
+        .drop("__unit_key")
+    )
+
+
 def canonical_lab_units(labs: pl.DataFrame) -> pl.DataFrame:
     """Write each lab unit in its canonical spelling (``mg/dl`` -> ``mg/dL``); units are valid."""
-    units = lab_unit_table().select("test", "__unit_key", "unit_canonical_spelling")
+    pairs = _unit_pairs(labs).filter(pl.col("unit").is_not_null())
+    if pairs.filter(pl.col("unit").ne_missing(pl.col("unit_canonical_spelling"))).height == 0:
+        return labs  # every unit already in its canonical spelling
+    spelling = pairs.select("unit", "unit_canonical_spelling").unique()
+    if spelling.get_column("unit").is_unique().all():  # one spelling, whatever the test
+        return labs.with_columns(pl.col("unit").replace_strict(
+            spelling.get_column("unit"), spelling.get_column("unit_canonical_spelling"), default=None))
     return (
-        labs.with_columns(_unit_key(pl.col("unit")))
-        .join(units, on=["test", "__unit_key"], how="left", maintain_order="left")
+        labs.join(pairs.select("test", "unit", "unit_canonical_spelling"), on=["test", "unit"], how="left",
+                  nulls_equal=True, maintain_order="left")
         .with_columns(pl.col("unit_canonical_spelling").alias("unit"))
-        .drop("__unit_key", "unit_canonical_spelling")
+        .drop("unit_canonical_spelling")
     )
 
 
 def _lesion_problems(lesions: pl.DataFrame, label: str) -> list[Problem]:
     problems = []
-    rows = lesions.join(bone_table(), on="bone", how="left")
+    # the rules are checked on the distinct (bone, side, segment) of the table, a few hundred,
+    # and only the rows of a combination that breaks one are looked at
+    sites = ["bone", "side", "segment"]
+    combos = lesions.select(sites).unique().join(bone_table(), on="bone", how="left")
+    broken = combos.filter(
+        ((pl.col("laterality") == "paired") & pl.col("side").is_null())
+        | ((pl.col("laterality") == "midline") & pl.col("side").is_not_null())
+        | (pl.col("segment").is_not_null() & ~pl.col("allowed_segments").list.contains(pl.col("segment")))
+    )
+    rows = lesions.join(broken, on=sites, how="inner", nulls_equal=True, maintain_order="left")
     for row, bone, side in rows.filter(
         (pl.col("laterality") == "paired") & pl.col("side").is_null()
     ).select(ROW, "bone", "side").iter_rows():

@@ -6,8 +6,9 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict
+
+from ..datafiles import safe_yaml
 
 __all__ = ["ColumnSpec", "ExchangeFormat", "TableSpec", "exchange_format"]
 
@@ -68,4 +69,4 @@ class ExchangeFormat(BaseModel):
 def exchange_format() -> ExchangeFormat:
     """The exchange format definition shipped with cnotrack."""
     text = resources.files("cnotrack.exchange").joinpath("format.yaml").read_text("utf-8")
-    return ExchangeFormat.model_validate(yaml.safe_load(text))
+    return ExchangeFormat.model_validate(safe_yaml(text))

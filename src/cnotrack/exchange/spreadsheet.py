@@ -29,7 +29,9 @@ import polars as pl
 
 from .cells import NUMBER_PATTERN
 
-__all__ = ["FORMULA_TRIGGERS", "spreadsheet_safe", "spreadsheet_text", "spreadsheet_text_expr"]
+__all__ = [
+    "FORMULA_TRIGGERS", "spreadsheet_safe", "spreadsheet_safe_expr", "spreadsheet_text", "spreadsheet_text_expr",
+]
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -50,6 +52,14 @@ def spreadsheet_safe(text: str) -> str:
     if first == "'" and _ESCAPED.match(text):
         return "'" + text
     return text
+
+
+def spreadsheet_safe_expr(column: pl.Expr) -> pl.Expr:
+    """``spreadsheet_safe`` for a string column, vectorised: a leading ``'`` before a cell that
+    starts with a formula trigger (unless it is a plain number) or with ``'`` and a trigger."""
+    risky = ((column.str.contains("^[=+\\-@\t\r]") & ~column.str.contains(NUMBER_PATTERN))
+             | column.str.contains("^'" + _TRIGGER_CLASS))
+    return pl.when(~risky).then(column).otherwise(pl.lit("'") + column)   # named after ``column``
 
 
 def spreadsheet_text(cell: str) -> str:

@@ -9,23 +9,22 @@ that do not exist, and the rules that tie columns together (see ``rules``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 
 from ..errors import DatasetError, Problem
-from .cells import parse_column
+from .column_typing import type_column
 from .dataset import EXTRA, ROW, Dataset
-from .reader import RawDataset, RawTable, ReadLimits, column_letter, read_dataset
+from .reader import RawDataset, RawTable, ReadLimits, column_letter, open_dataset
 from .rules import canonical_lab_units, cross_field_problems
 from .schema import TableSpec, exchange_format
-from .spreadsheet import spreadsheet_text, spreadsheet_text_expr
+from .spreadsheet import spreadsheet_text
 
 __all__ = ["check_dataset", "load_dataset", "validate_dataset"]
 
 _OK = "__cells_ok"
-# characters that XML (hence .xlsx) and PostgreSQL text cannot hold; tab and line breaks are fine
-_UNSTORABLE = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
 
 
 def load_dataset(path: str | Path, *, keep_extra: bool = False, limits: ReadLimits | None = None,
@@ -35,7 +34,9 @@ def load_dataset(path: str | Path, *, keep_extra: bool = False, limits: ReadLimi
     ``limits`` and ``label`` are those of ``read_dataset``: the bounds of the work, and the
     dataset's name in problems and in ``Dataset.source`` (by default the folder's or
     workbook's name, never its full path)."""
-    return validate_dataset(read_dataset(path, limits=limits, label=label), keep_extra=keep_extra)
+    raw, tables = open_dataset(path, limits=limits, label=label)
+    # each table typed as soon as it is read, its text released before the next is read
+    return _validate(raw, tables, keep_extra=keep_extra, streamed=True)
 
 
 def check_dataset(path: str | Path, *, keep_extra: bool = False, limits: ReadLimits | None = None,
@@ -52,26 +53,46 @@ def validate_dataset(raw: RawDataset, *, keep_extra: bool = False) -> Dataset:
     """Type every table of ``raw``; raise ``DatasetError`` with all problems if there are any.
 
     The text tables of ``raw`` are consumed (removed from it) as they are typed."""
-    problems: list[Problem] = list(raw.problems)
+
+    def taken() -> Iterator[RawTable]:
+        for name in list(raw.tables):
+            yield raw.tables.pop(name)  # released once typed, to keep the peak memory low
+
+    return _validate(raw, taken(), keep_extra=keep_extra, streamed=False)
+
+
+def _validate(raw: RawDataset, tables: Iterator[RawTable], *, keep_extra: bool, streamed: bool) -> Dataset:
+    """Type ``tables`` (those of ``raw``, as they come) and check the dataset across them.
+
+    ``streamed``: the tables come from ``open_dataset``, whose ``raw.problems`` are complete
+    only at the end, and a dataset of which no table could be read raises those problems alone
+    (as ``read_dataset`` does)."""
     fmt = exchange_format()
     typed: dict[str, pl.DataFrame] = {}
     labels: dict[str, str] = {}
     present: dict[str, frozenset[str]] = {}
-    for spec in fmt.tables:
-        table = raw.tables.pop(spec.name, None)  # released once typed, to keep the peak memory low
-        if table is None:
-            if spec.required:
-                problems.append(Problem(f"{spec.name}.csv", None, None, None,
-                                        f"the required table {spec.name} is missing; add {spec.name}.csv "
-                                        f"(or a sheet named {spec.name}) with the columns "
-                                        f"{', '.join(c.name for c in spec.columns if c.required)}"))
-            continue
+    problems: list[Problem] = []
+    for table in tables:
+        spec = fmt.table(table.name)
         labels[spec.name] = table.source
         found: set[str] = set()
         frame = _type_table(table, spec, keep_extra, problems, found=found)
+        del table
         present[spec.name] = frozenset(found | ({"censor"} if spec.name == "labs" and "value" in found else set()))
         if frame is not None:
             typed[spec.name] = frame
+    if streamed and raw.problems and not labels:
+        raise DatasetError(raw.problems, source=raw.source)
+    problems = list(raw.problems) + problems
+    for spec in fmt.tables:
+        if spec.name not in labels and spec.required:
+            problems.append(Problem(f"{spec.name}.csv", None, None, None,
+                                    f"the required table {spec.name} is missing; add {spec.name}.csv "
+                                    f"(or a sheet named {spec.name}) with the columns "
+                                    f"{', '.join(c.name for c in spec.columns if c.required)}"))
+    # in the format's order, whatever the order the tables were read in
+    typed = {spec.name: typed[spec.name] for spec in fmt.tables if spec.name in typed}
+    present = {spec.name: present[spec.name] for spec in fmt.tables if spec.name in present}
     # rows whose cells all parsed are checked further, so that every problem shows in one run
     typed_ok = {name: bool(frame[_OK].all()) for name, frame in typed.items()}
     clean = {name: (frame if typed_ok[name] else frame.filter(pl.col(_OK))).drop(_OK)
@@ -130,60 +151,24 @@ def _type_table(table: RawTable, spec: TableSpec, keep_extra: bool,
     # header can take (``__extra 1``), so that an extra column named ``_row`` is kept, not lost
     inner = {name: (name if name in known else f"__extra {i}") for i, name in enumerate(columns)}
 
-    raw = table.frame.select(
-        pl.col(ROW), *[pl.col(frame_name).alias(inner[name]) for name, frame_name in columns.items()]
-    ).with_columns(
-        # trimmed, line breaks written \n (as a spreadsheet keeps them), empty = missing
-        [pl.col(inner[name]).str.strip_chars().str.replace_all("\r\n?", "\n").replace("", None)
-         for name in columns]
-    )
-    flags = raw.select([pl.col(inner[name]).str.contains(_UNSTORABLE).any() for name in columns]
-                       + [pl.col(inner[name]).str.starts_with("'").any().alias(f"__quoted {i}")
-                          for i, name in enumerate(columns)]).row(0)
-    quoted = [inner[name] for name, flag in zip(columns, flags[len(columns):]) if flag]
-    if table.escaped and quoted:  # CSV: the spreadsheet escape undone ('=1+2 is the text =1+2)
-        raw = raw.with_columns([spreadsheet_text_expr(pl.col(c)) for c in quoted])
-    for name in [name for name, flag in zip(columns, flags) if flag]:
-        bad = raw.filter(pl.col(inner[name]).str.contains(_UNSTORABLE))
-        for row, value in bad.select(ROW, inner[name]).iter_rows():
-            problems.append(Problem(label, row, name, value,
-                                    "contains a control character that spreadsheets and databases "
-                                    "cannot store; remove it"))
-    outputs: list[pl.Expr] = [pl.col(ROW)]
-    checks: list[tuple[str, pl.Expr]] = []
+    frame = table.frame
+    typed_columns = {
+        name: type_column(frame, frame_name, name, spec.column(name) if name in known else None,
+                          escaped=table.escaped, label=label, problems=problems)
+        for name, frame_name in columns.items()
+    }
+    outputs: list[pl.Series | pl.Expr] = [frame.get_column(ROW)]
     for col in spec.columns:
-        if col.name not in columns:
-            outputs.append(pl.lit(None).alias(col.name))
-            continue
-        value, message = parse_column(pl.col(col.name), col)
-        if col.type == "lab_value":
-            outputs.append(value.struct.field("value").alias(col.name))
-            outputs.append(value.struct.field("censor").alias("censor"))
+        if col.name in typed_columns:
+            outputs.extend(s.alias(k) for k, s in typed_columns[col.name].outputs.items())
         else:
-            outputs.append(value.alias(col.name))
-        if col.required:
-            message = pl.when(pl.col(col.name).is_null()).then(
-                pl.lit("a value is required here")).otherwise(message)
-        checks.append((col.name, message))
-    # typed values and messages in one lazy pass (so that the parts they share are computed
-    # once), then the problems
-    msg = {name: f"__msg_{name}" for name, _ in checks}
-    typed = raw.lazy().select(*outputs, *[m.alias(msg[name]) for name, m in checks]).collect()
-    typed = typed.with_columns(pl.all_horizontal(pl.lit(True), *[pl.col(c).is_null() for c in msg.values()])
-                               .alias(_OK))
-    if checks:
-        messages = typed.filter(~pl.col(_OK)).select(ROW, *msg.values())
-        if messages.height:
-            messages = messages.join(raw.select(ROW, *[pl.col(name).alias(f"__raw_{name}") for name in msg]),
-                                     on=ROW, how="left", maintain_order="left")
-        for name, _ in checks if messages.height else []:
-            bad = messages.filter(pl.col(msg[name]).is_not_null())
-            for row, text, value in bad.select(ROW, msg[name], f"__raw_{name}").iter_rows():
-                problems.append(Problem(label, row, name, value, text))
-    typed = typed.drop(list(msg.values()))
+            outputs.append(pl.lit(None).alias(col.name))
+    failed = [t.failed for t in typed_columns.values() if t.failed is not None]
+    ok = pl.lit(True) if not failed else ~pl.any_horizontal(failed)
+    typed = pl.select(*outputs).with_columns(ok.alias(_OK))
     typed = _cast_missing_columns(typed, spec)
     if extra:
-        typed = typed.with_columns(_extra_json(raw, {inner[name]: name for name in extra}).alias(EXTRA))
+        typed = typed.with_columns(_extra_json({name: typed_columns[name].outputs[name] for name in extra}))
     return typed
 
 
@@ -197,22 +182,33 @@ def _cast_missing_columns(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
     )
 
 
-def _extra_json(raw: pl.DataFrame, extra: dict[str, str]) -> pl.Series:
-    """Each row's non-empty extra cells as a JSON object; ``extra`` maps the frame's names to
-    the columns' names."""
-    values = []
-    for row in raw.select(list(extra)).iter_rows(named=True):
-        kept = {extra[k]: v for k, v in row.items() if v is not None}
-        values.append(json.dumps(kept, ensure_ascii=False, sort_keys=True) if kept else None)
-    return pl.Series(EXTRA, values, dtype=pl.String)
+def _extra_json(extra: dict[str, pl.Series]) -> pl.Expr:
+    """Each row's non-empty extra cells as a JSON object (as ``json.dumps(cells,
+    ensure_ascii=False, sort_keys=True)`` writes it); ``extra`` maps the columns' names to
+    their cleaned cells."""
+    pieces = [pl.when(cells.is_not_null()).then(pl.lit(json.dumps(name, ensure_ascii=False) + ": ")
+                                                 + json_string(pl.lit(cells)))
+              for name, cells in sorted(extra.items())]
+    joined = pl.concat_str(pieces, separator=", ", ignore_nulls=True)
+    return pl.when(pl.any_horizontal([pl.lit(cells).is_not_null() for cells in extra.values()])).then(
+        "{" + joined + "}").otherwise(pl.lit(None, pl.String)).alias(EXTRA)
+
+
+_JSON_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_JSON_ESCAPES.update({chr(c): f"\\u{c:04x}" for c in range(0x20) if chr(c) not in _JSON_ESCAPES})
+
+
+def json_string(text: pl.Expr) -> pl.Expr:
+    """``json.dumps(text, ensure_ascii=False)`` of a string column, vectorised."""
+    return '"' + text.str.replace_many(list(_JSON_ESCAPES), list(_JSON_ESCAPES.values())) + '"'
 
 
 def _key_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str]) -> list[Problem]:
     problems = []
     for name, frame in typed.items():
         key = list(exchange_format().table(name).key)
-        if frame.height == frame.select(key).n_unique():
-            continue  # no duplicate key: the common case, found with one hash pass
+        if frame.height == frame.select(pl.struct(key).hash().n_unique()).item():
+            continue  # no duplicate key (distinct hashes are distinct keys): the common case
         dup = (
             frame.with_columns(pl.len().over(key, ).alias("__n"),
                                pl.col(ROW).min().over(key).alias("__first"))

@@ -18,6 +18,8 @@ from functools import lru_cache
 from importlib import resources
 
 import yaml
+
+from ..datafiles import safe_yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cnotrack.errors import CnotrackError
@@ -289,7 +291,7 @@ def load_definition(instrument_id: str) -> InstrumentDefinition:
             f"shipped instruments: {', '.join(SHIPPED_INSTRUMENTS)}."
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_yaml(text)
         definition = InstrumentDefinition.model_validate(data)
     except (yaml.YAMLError, ValidationError) as exc:
         raise CnotrackError(f"Instrument definition definitions/{name} is malformed:\n{exc}") from exc
