@@ -24,8 +24,22 @@ from .exchange import (  # noqa: E402
     validate_dataset,
     write_template,
 )
-from .store import ImportReport, Store, import_dataset, open_store, read_store  # noqa: E402
 from .vocabulary import anatomy, drugs, lab_tests  # noqa: E402
+
+#: names of the store, imported on first use: SQLAlchemy and Alembic cost a second of start-up
+#: that a command reading a folder (``cnotrack evaluate DIR``, ``validate``) never needs
+_LAZY = {"ImportReport": "store", "Store": "store", "import_dataset": "store", "open_store": "store",
+         "read_store": "store"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "CnotrackError",

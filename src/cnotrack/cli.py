@@ -231,33 +231,57 @@ def evaluate_(
     format: Annotated[EvalFormat, typer.Option("--format", help="text, json or markdown.")] = EvalFormat.text,
     db: DbOption = None,
     keep_extra: Annotated[bool, typer.Option("--keep-extra", help="Accept unknown columns as extra attributes.")] = False,
+    detail: Annotated[bool, typer.Option("--detail", help="With --format json: add the rows per patient, per lesion and per diagnostic criterion.")] = False,
+    detail_out: Annotated[Optional[Path], typer.Option("--detail-out", help="Write the rows per patient, per lesion and per diagnostic criterion to FILE.jsonl (JSON Lines) or FILE.parquet (with FILE.lesions.parquet and FILE.diagnostic_criteria.parquet).")] = None,
 ) -> None:
     """Evaluate a protocol on a dataset file or on the database."""
     from .engine import evaluate
     from .exchange import load_dataset
-    from .store import open_store, read_store
 
+    if detail and format is not EvalFormat.json:
+        raise CnotrackError(f"--detail: the detail is part of the JSON output; add --format json (not {format.value}), "
+                            "or write it to a file with --detail-out FILE.jsonl")
+    if detail_out is not None:
+        _check_detail_out(detail_out)
     definition, warnings = _load_protocol(protocol)
     if dataset is not None:
         if db is not None:
             raise CnotrackError("evaluate: give a dataset or --db, not both")
         data = load_dataset(dataset, keep_extra=keep_extra)
     else:
+        from .store import open_store, read_store
+
         with open_store(db, create=False) as store:
             data = read_store(store)
     evaluation = evaluate(data, definition)
     evaluation.notes.extend(warnings)
-    _show_evaluation(evaluation, format)
+    if detail_out is not None:
+        from .render.detail import write_detail
+
+        written = write_detail(evaluation, detail_out)
+        err.print("Wrote the detail to " + ", ".join(str(p) for p in written), markup=False, soft_wrap=True)
+    _show_evaluation(evaluation, format, detail=detail)
 
 
-def _show_evaluation(evaluation, format: "EvalFormat", banner: str | None = None) -> None:
+def _check_detail_out(path: Path) -> None:
+    """``--detail-out``'s path checked before any work, the error naming the option."""
+    from .render.detail import check_detail_path
+
+    try:
+        check_detail_path(path)
+    except CnotrackError as error:
+        raise CnotrackError(f"--detail-out {error}") from None
+
+
+def _show_evaluation(evaluation, format: "EvalFormat", banner: str | None = None, *, detail: bool = False) -> None:
     from .render import evaluation_markdown, print_evaluation
 
     if format is EvalFormat.json:
-        body = evaluation.as_json()  # carries "synthetic" and, when any patient is, its "notice"
-        if banner:
-            body["notice"] = evaluation.banner(banner)
-        sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+        from .render.detail import write_evaluation_json
+
+        # the summary carries "synthetic" and, when any patient is, its "notice"
+        write_evaluation_json(evaluation, sys.stdout, detail=detail,
+                              notice=evaluation.banner(banner) if banner else None)
     elif format is EvalFormat.markdown:
         sys.stdout.write(evaluation_markdown(evaluation, banner=banner, compare_published=bool(banner)))
     else:
@@ -343,7 +367,7 @@ def report(
 
     from .engine import evaluate
     from .exchange import load_dataset
-    from .report import build_report, write_report
+    from .report import build_report, listing_files, write_report
     from .report.write import check_report_path
     from .store import open_store, read_store
 
@@ -372,6 +396,8 @@ def report(
             progress.update(steps, advance=1)
     for path in written:
         out.print(f"Report: {path}", markup=False, soft_wrap=True)  # a path is printed whole, as it is
+        for side in listing_files(built, path):   # the full listing of a large cohort, beside the report
+            out.print(f"Listing: {side}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -543,3 +569,7 @@ def main() -> None:
             sys.exit(exc.exit_code)
         raise
     sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # python -m cnotrack.cli ... (for example with -X importtime)
+    main()

@@ -65,6 +65,7 @@ Output::
       at 10 20 30 45 70: n.risk 17 13 10 5 1; n.event 2 4 2 3 1; n.censor 1 1 2 1 3; surv 0.9 0.684162895927602 0.559769642122583 0.33586178527355 0.223907856849033
 """
 
+import numpy as np
 import pytest
 
 from cnotrack.statistics import kaplan_meier, kaplan_meier_by_group
@@ -294,3 +295,24 @@ def test_kaplan_meier_by_group_fits_each_group_as_rs_survfit_by_group():
     assert (fits["a"].label, fits["a"].n, fits["b"].events) == ("Time to flare: a", 6, 5)
     with pytest.raises(ValueError, match="2 durations, 2 event flags and 1 groups"):
         kaplan_meier_by_group([1, 2], [True, False], ["a"], label="x")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_numpy_product_limit_estimate_is_lifelines_kaplan_meier_to_the_bit(seed):
+    """The curve is computed with NumPy as lifelines' ``KaplanMeierFitter`` computes it: the
+    same event table, the same survival values, bit for bit (ties, censoring at event times,
+    durations of 0 and an empty tail included)."""
+    from lifelines import KaplanMeierFitter
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    days = rng.integers(0, 60 if seed % 2 else 3000, n).astype(float)
+    event = rng.random(n) < (0.3 + 0.1 * seed)
+    result = kaplan_meier(days, event, label="x")
+    fitter = KaplanMeierFitter().fit(days / 365.25, event, label="x")
+    table = fitter.event_table
+    assert [p["time_years"] for p in result.curve] == table.index.to_numpy(dtype=float).tolist()
+    assert [p["n_risk"] for p in result.curve] == table["at_risk"].astype(int).tolist()
+    assert [p["events"] for p in result.curve] == table["observed"].astype(int).tolist()
+    assert [p["censored"] for p in result.curve] == table["censored"].astype(int).tolist()
+    assert [p["survival"] for p in result.curve] == fitter.survival_function_["x"].to_numpy(dtype=float).tolist()

@@ -52,11 +52,13 @@ class Statistics:
     table_one: TableOne
     notes: list[str] = field(default_factory=list)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, *, detail: bool = True) -> dict[str, Any]:
+        """Plain values; without ``detail`` the survival analyses leave out their per-patient
+        ``subjects`` and ``excluded_patients`` (``SurvivalResult.as_json``)."""
         return {
             "intervals": self.intervals,
             "paired": {k: t.as_json() for k, t in self.paired.items()},
-            "survival": {k: s.as_json() for k, s in self.survival.items()},
+            "survival": {k: s.as_json(detail=detail) for k, s in self.survival.items()},
             "table_one": self.table_one.as_json(),
             "notes": self.notes,
         }
@@ -139,15 +141,15 @@ def _paired_pair(table: pl.DataFrame, first_tp, second_tp) -> tuple[dict[str, Pa
                 if f"{a}.censor" in table.columns and f"{b}.censor" in table.columns else 0
             note = ([f"{censored} censored value(s) (such as <0.5) were used as their limit"] if censored else [])
             out[f"{prefix}.{test}"] = wilcoxon_signed_rank(
-                table[a].to_list(), table[b].to_list(), variable=test, unit=lab_tests().test(test).canonical_unit,
+                table[a], table[b], variable=test, unit=lab_tests().test(test).canonical_unit,
                 labels=labels, notes=note)
     if have(f"lesions@{first}", f"lesions@{second}"):
         out[f"{prefix}.lesions"] = wilcoxon_signed_rank(
-            table[f"lesions@{first}"].to_list(), table[f"lesions@{second}"].to_list(),
+            table[f"lesions@{first}"], table[f"lesions@{second}"],
             variable="Active lesion count", labels=labels)
     if have(f"pga@{first}", f"pga@{second}"):
         out[f"{prefix}.PGA"] = wilcoxon_signed_rank(
-            table[f"pga@{first}"].to_list(), table[f"pga@{second}"].to_list(), variable="PGA",
+            table[f"pga@{first}"], table[f"pga@{second}"], variable="PGA",
             levels=PGA_LEVELS, labels=labels)
     for test in ("ESR", "CRP"):
         needed = [f"{test}@{tp}{suffix}" for tp in (first, second) for suffix in ("", ".censor", ".limit")]
@@ -156,10 +158,10 @@ def _paired_pair(table: pl.DataFrame, first_tp, second_tp) -> tuple[dict[str, Pa
                 elevated_expr(f"{test}@{tp}", f"{test}@{tp}.censor", f"{test}@{tp}.limit").alias(f"_{i}")
                 for i, tp in enumerate((first, second))])
             out[f"{prefix}.{test}_elevated"] = mcnemar_exact(
-                flags["_0"].to_list(), flags["_1"].to_list(), variable=f"{test} elevated", labels=labels)
+                flags["_0"], flags["_1"], variable=f"{test} elevated", labels=labels)
     if have(f"pga@{first}", f"pga@{second}"):
         flags = table.select(*[
             pl.col(f"pga@{tp}").is_in(["none", "minimal"]).alias(f"_{i}") for i, tp in enumerate((first, second))])
         out[f"{prefix}.PGA_none_or_minimal"] = mcnemar_exact(
-            flags["_0"].to_list(), flags["_1"].to_list(), variable="PGA none or minimal", labels=labels)
+            flags["_0"], flags["_1"], variable="PGA none or minimal", labels=labels)
     return out, notes

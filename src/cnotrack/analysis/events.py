@@ -103,6 +103,6 @@ def _fit(used: pl.DataFrame, excluded: pl.DataFrame, *, label: str, definition: 
         pl.coalesce("event_day", "last_day").cast(pl.Int64).alias("days"),
         pl.col("event_day").is_not_null().alias("event"),
     )
-    result = kaplan_meier(subjects["days"].to_list(), subjects["event"].to_list(), label=label,
+    result = kaplan_meier(subjects["days"], subjects["event"], label=label,
                           times_years=times_years, definition=definition)
     return replace(result, subjects=subjects.to_dicts(), excluded=excluded.sort("patient_id").to_dicts())

@@ -32,7 +32,7 @@ from ..protocols.model import Protocol
 from ..vocabulary import drugs, lines
 from .criteria import criterion_expr
 from .patient_criteria import (
-    AGE_COLUMNS, ELIGIBILITY_KINDS, add_patient_columns, age_columns, patient_criteria_of,
+    AGE_COLUMNS, ELIGIBILITY_KINDS, add_patient_columns, age_columns, birth_date_expr, patient_criteria_of,
 )
 from .treatments import course_order, selected_courses, selection_expr, with_drug_facts
 
@@ -106,7 +106,9 @@ def build_cohort(dataset: Dataset, protocol: Protocol) -> Cohort:
     table = (
         patients.join(index, on="patient_id", how="left")
         .join(last_visit, on="patient_id", how="left")
-        .with_columns(age_columns())  # ages, so that no output carries the birth date itself
+        .with_columns(birth_date_expr().alias("__birth"))  # the birth date read once, for three ages
+        .with_columns(age_columns(pl.col("__birth")))  # ages, so that no output carries the birth date
+        .drop("__birth")
     )
 
     reasons: list[pl.Expr] = []
@@ -157,7 +159,7 @@ def build_cohort(dataset: Dataset, protocol: Protocol) -> Cohort:
         table = table.join(listed, on="patient_id", how="left")
         reasons.append(pl.col("__listed"))
     table = table.with_columns(
-        pl.concat_list(reasons).list.drop_nulls().list.join("; ").alias("reason")
+        pl.concat_str(reasons, separator="; ", ignore_nulls=True).fill_null("").alias("reason")
     )
     extra = [c for c in table.columns if c.startswith(("treatment[", "diagnosis."))]
     eligible = table.filter(pl.col("reason") == "").select(*COHORT_COLUMNS, *extra).sort("patient_id")

@@ -34,9 +34,12 @@ def endpoint_status(protocol: Protocol, table: pl.DataFrame) -> pl.DataFrame:
     return table.select("patient_id", *columns)
 
 
-def compute_endpoints(protocol: Protocol, patients: PatientTable) -> dict[str, EndpointResult]:
+def compute_endpoints(protocol: Protocol, patients: PatientTable,
+                      status: pl.DataFrame | None = None) -> dict[str, EndpointResult]:
+    """Every endpoint's result; ``status`` is ``endpoint_status(protocol, patients.patients)``
+    when the caller has it already."""
     table = patients.patients
-    status = endpoint_status(protocol, table)
+    status = endpoint_status(protocol, table) if status is None else status
     results: dict[str, EndpointResult] = {}
     for e in protocol.endpoints:
         if isinstance(e, Proportion):
@@ -263,8 +266,8 @@ def _continuous(e: Distribution, table: pl.DataFrame, protocol: Protocol, values
     if m.value:
         return text, {}
     kept = table.filter(used)
-    test = wilcoxon_signed_rank(kept[value_column(c.of, c.from_, key)].cast(pl.Float64).to_list(),
-                                kept[value_column(c.of, c.to, key)].cast(pl.Float64).to_list(),
+    test = wilcoxon_signed_rank(kept[value_column(c.of, c.from_, key)].cast(pl.Float64),
+                                kept[value_column(c.of, c.to, key)].cast(pl.Float64),
                                 variable=variable, unit=e.unit if m.change else "",
                                 labels=(first, second))
     return text, {"test": test.as_json()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +125,10 @@ class Evaluation:
         return out
 
     def as_json(self, *, detail: bool = True) -> dict[str, Any]:
+        """The evaluation as plain values (``docs/json-output.md``): the summary, and with
+        ``detail`` the rows per patient, per lesion and per diagnostic criterion and the survival
+        analyses' subjects. ``cnotrack evaluate --format json`` prints ``detail=False`` and streams
+        the detail (``cnotrack.render.detail``) instead of building it here."""
         out: dict[str, Any] = {
             "protocol": self.protocol.id,
             "cohort": {
@@ -133,7 +138,7 @@ class Evaluation:
             "endpoints": {k: r.as_json() for k, r in self.endpoints.items()},
             "methods": {k: r.method for k, r in self.endpoints.items()},
             "reference_limits": self.reference_limits_used(),
-            "statistics": self.statistics.as_json() if self.statistics is not None else None,
+            "statistics": self.statistics.as_json(detail=detail) if self.statistics is not None else None,
             "provenance": {"cnotrack_version": __version__, "dataset": self.source,
                            "dataset_sha256": self.dataset_sha256,
                            "files": [{"name": k, "sha256": v} for k, v in sorted(self.source_files.items())]},
@@ -162,24 +167,29 @@ def evaluate(dataset: Dataset, protocol: Protocol, *, statistics: bool = True) -
     6-month tests, the Kaplan-Meier analyses and Table 1 (``cnotrack.analysis``). A protocol
     with ``compare`` also gets every endpoint per group (``comparisons``, ``groups.py``) and each
     patient's group as the column ``group.<comparison key>``."""
-    cohort = build_cohort(dataset, protocol)
-    table = build_patient_table(dataset, protocol, cohort, protocol_needs(protocol))
-    results = compute_endpoints(protocol, table)
-    status = endpoint_status(protocol, table.patients)
-    patients = table.patients.join(status, on="patient_id", how="left")
-    comparisons = compute_comparisons(protocol, table) if protocol.compare else {}
-    if protocol.compare:  # each patient's group, as the column group.<comparison key>
-        patients = patients.with_columns([group_expr(c, patients.columns).alias(f"group.{c.key}")
-                                          for c in protocol.compare])
-    evaluation = Evaluation(protocol, cohort, results, patients, table.lesions, diagnostic_criteria(dataset),
-                            source=source_label(dataset.source), dataset_sha256=dataset_fingerprint(dataset),
-                            source_files={path_label(k): v for k, v in dataset.sha256.items()},
-                            synthetic=synthetic_count(dataset, cohort.eligible["patient_id"]),
-                            comparisons=comparisons, notes=list(cohort.notes))
-    if statistics:
-        from ..analysis import statistics_for  # the analyses build on the engine
+    # the content fingerprint (hashing the whole dataset as text) runs beside the evaluation:
+    # Polars and hashlib release the GIL, so on two cores it costs no wall time of its own
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnotrack-fingerprint") as pool:
+        fingerprint = pool.submit(dataset_fingerprint, dataset)
+        cohort = build_cohort(dataset, protocol)
+        table = build_patient_table(dataset, protocol, cohort, protocol_needs(protocol))
+        status = endpoint_status(protocol, table.patients)
+        results = compute_endpoints(protocol, table, status)
+        patients = table.patients.join(status, on="patient_id", how="left")
+        comparisons = compute_comparisons(protocol, table) if protocol.compare else {}
+        if protocol.compare:  # each patient's group, as the column group.<comparison key>
+            patients = patients.with_columns([group_expr(c, patients.columns).alias(f"group.{c.key}")
+                                              for c in protocol.compare])
+        evaluation = Evaluation(protocol, cohort, results, patients, table.lesions, diagnostic_criteria(dataset),
+                                source=source_label(dataset.source),
+                                source_files={path_label(k): v for k, v in dataset.sha256.items()},
+                                synthetic=synthetic_count(dataset, cohort.eligible["patient_id"]),
+                                comparisons=comparisons, notes=list(cohort.notes))
+        if statistics:
+            from ..analysis import statistics_for  # the analyses build on the engine
 
-        evaluation.statistics = statistics_for(evaluation, dataset)
+            evaluation.statistics = statistics_for(evaluation, dataset)
+        evaluation.dataset_sha256 = fingerprint.result()
     return evaluation
 
 

@@ -12,6 +12,7 @@ imported again, has the same fingerprint when it holds the same values. What is 
    the bits of its IEEE 754 double (``-0`` as ``0``) read as a signed 64-bit integer, the
    extra attributes kept at import as their JSON object (keys sorted; ``{}`` as none).
 
+The text is written and hashed a batch of rows at a time, so that it is never held whole.
 Where a row came from (a file's ``_row``, a database's ids and versions) is not content and is
 not hashed. The values are made by Polars expressions, written by Polars' CSV writer (integers
 and quoted text only, whose form is fixed) and hashed with ``hashlib``: no loop over rows, and no
@@ -31,6 +32,8 @@ from ..exchange.schema import exchange_format
 
 __all__ = ["dataset_fingerprint"]
 
+_BATCH_ROWS = 250_000  # rows written and hashed at a time (the lines of CSV do not depend on it)
+
 
 def _canonical(series: pl.Series) -> pl.Series:
     """One column as canonical values (integers or text; see the module)."""
@@ -49,24 +52,42 @@ def _canonical(series: pl.Series) -> pl.Series:
     return series.cast(pl.String)
 
 
+def _missing(name: str, height: int, dtype: pl.DataType) -> pl.Series:
+    return pl.repeat(None, height, dtype=dtype, eager=True).alias(name)
+
+
 def _table_values(frame: pl.DataFrame, name: str) -> tuple[list[str], pl.DataFrame]:
     """The column names hashed and the table as canonical values, rows in canonical order."""
     template = empty_table(name)
     columns: dict[str, pl.Series] = {}
     for column, dtype in template.schema.items():
-        series = frame[column] if column in frame.columns else pl.Series(column, [None] * frame.height, dtype=dtype)
+        series = frame[column] if column in frame.columns else _missing(column, frame.height, dtype)
         columns[column] = _canonical(series.cast(dtype))
-    extra = frame[EXTRA] if EXTRA in frame.columns else pl.Series(EXTRA, [None] * frame.height, dtype=pl.String)
+    extra = frame[EXTRA] if EXTRA in frame.columns else _missing(EXTRA, frame.height, pl.String)
     columns[EXTRA] = pl.select(pl.when(extra.str.strip_chars() == "{}").then(None).otherwise(extra)).to_series()
     values = pl.DataFrame(list(columns.values()))
     key = list(exchange_format().table(name).key)
-    values = values.sort(key, nulls_last=False)
-    if values.height > 1:
-        same_key = values.select(pl.all_horizontal([pl.col(k).eq_missing(pl.col(k).shift(1)) for k in key])
-                                 .fill_null(False).any()).item()
-        if same_key:  # not in a valid dataset; then the whole row decides the order
-            values = values.sort(values.columns, nulls_last=False)
+    in_order, same_key = _order(values, key)
+    if not in_order:  # a file or a database in key order (an export, cnotrack synth) needs no sort
+        values = values.sort(key, nulls_last=False)
+    if same_key:  # not in a valid dataset; then the whole row decides the order
+        values = values.sort(values.columns, nulls_last=False)
     return list(columns), values
+
+
+def _order(values: pl.DataFrame, key: list[str]) -> tuple[bool, bool]:
+    """Whether the rows are already in the order of ``key`` (missing first, as the sort puts
+    them), and whether two rows share a key; both by comparing each row with the one before."""
+    if values.height < 2:
+        return True, False
+    after, same = pl.lit(False), pl.lit(True)
+    for k in key:
+        here, before = pl.col(k), pl.col(k).shift(1)
+        greater = (here > before).fill_null(False) | (before.is_null() & here.is_not_null())
+        after, same = after | (same & greater), same & here.eq_missing(before)
+    in_order, same_key = values.select(
+        (after | same).slice(1).all().alias("in_order"), same.slice(1).any().alias("same_key")).row(0)
+    return bool(in_order), bool(same_key)
 
 
 def dataset_fingerprint(dataset: Dataset) -> str:
@@ -79,8 +100,9 @@ def dataset_fingerprint(dataset: Dataset) -> str:
             frame = empty_table(name)
         header, values = _table_values(frame, name)
         digest.update(f"table {name} rows {values.height} columns {','.join(header)}\n".encode())
-        buffer = io.BytesIO()
-        values.write_csv(buffer, include_header=False, quote_style="always", line_terminator="\n",
-                         separator=",")
-        digest.update(buffer.getbuffer())
+        for batch in values.iter_slices(_BATCH_ROWS):  # the text in parts, never all of it at once
+            buffer = io.BytesIO()
+            batch.write_csv(buffer, include_header=False, quote_style="always", line_terminator="\n",
+                            separator=",")
+            digest.update(buffer.getbuffer())
     return digest.hexdigest()

@@ -77,10 +77,12 @@ def birth_date_expr() -> pl.Expr:
 AGE_COLUMNS = tuple(f"age_at_{at}" for at in _AT)
 
 
-def age_columns() -> list[pl.Expr]:
+def age_columns(birth: pl.Expr | None = None) -> list[pl.Expr]:
     """Age in years (days / 365.25) at ``index``, ``onset`` and ``diagnosis``, from ``birth_date``
-    and the three dates; null when one is missing. The cohort carries these, not the birth date."""
-    return [((pl.col(date) - birth_date_expr()).dt.total_days() / 365.25).alias(f"age_at_{at}")
+    (or ``birth``, that date already read by ``birth_date_expr``) and the three dates; null when
+    one is missing. The cohort carries these, not the birth date."""
+    born = birth_date_expr() if birth is None else birth
+    return [((pl.col(date) - born).dt.total_days() / 365.25).alias(f"age_at_{at}")
             for at, date in _AT.items()]
 
 

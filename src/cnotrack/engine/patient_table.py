@@ -47,7 +47,8 @@ def build_patient_table(dataset: Dataset, protocol: Protocol, cohort: Cohort, ne
     table = base
     tps = {t.id: t for t in protocol.timepoints}
 
-    assessments = assessments_with_chaq(dataset)
+    eligible = base.select("patient_id")
+    assessments = assessments_with_chaq(dataset).join(eligible, on="patient_id", how="semi")
     if needs.pga:
         rows = assessments.filter(pl.col("pga").is_not_null()).select("patient_id", "date", "pga")
         for tp in sorted(needs.pga):
@@ -63,7 +64,7 @@ def build_patient_table(dataset: Dataset, protocol: Protocol, cohort: Cohort, ne
         wanted_tests = sorted({test for test, _ in needs.labs})
         labs = canonical_labs(
             dataset["labs"].filter(pl.col("test").is_in(wanted_tests))
-            .join(base.select("patient_id"), on="patient_id", how="semi"), protocol)
+            .join(eligible, on="patient_id", how="semi"), protocol)
         for tp in sorted({tp for _, tp in needs.labs}):
             tests = sorted({test for test, t in needs.labs if t == tp})
             chosen = at_timepoint(labs.filter(pl.col("test").is_in(tests)), base, tps[tp], by=["test"])

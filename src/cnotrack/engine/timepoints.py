@@ -52,9 +52,11 @@ def at_timepoint(rows: pl.DataFrame, cohort: pl.DataFrame, timepoint: Timepoint,
     if window is not None:
         low, high = window
         joined = joined.filter((offset >= low) & (offset <= high))
+    # the closest row first (then the earlier date, then the tiebreak), the first row per key
+    # kept: sorting by numbers only, not by the patient's text id, is what makes this fast
     chosen = (
         joined.with_columns((offset - target_offset).abs().alias("__distance"))
-        .sort([*keys, "__distance", date_col, *(tiebreak or [])])
+        .sort(["__distance", date_col, *(tiebreak or [])])
         .unique(subset=keys, keep="first", maintain_order=True)
         .drop("__distance", "index_date", "last_assessment_date")
     )

@@ -13,7 +13,6 @@ against each other.
 
 from __future__ import annotations
 
-from scipy.stats import beta
 
 __all__ = ["CLOPPER_PEARSON", "clopper_pearson"]
 
@@ -34,6 +33,20 @@ def clopper_pearson(n: int, of: int, level: float = 0.95) -> tuple[float, float]
     if of == 0:
         return None
     alpha = 1 - level
-    lower = 0.0 if n == 0 else float(beta.ppf(alpha / 2, n, of - n + 1))
-    upper = 1.0 if n == of else float(beta.ppf(1 - alpha / 2, n + 1, of - n))
+    ppf = _beta_ppf()
+    lower = 0.0 if n == 0 else float(ppf(alpha / 2, n, of - n + 1))
+    upper = 1.0 if n == of else float(ppf(1 - alpha / 2, n + 1, of - n))
     return lower, upper
+
+
+def _beta_ppf():
+    """The beta quantile function of ``scipy.stats.beta.ppf``: the Boost ufunc it calls, taken
+    from ``scipy.special`` so that an interval does not import all of ``scipy.stats`` (about a
+    second); ``scipy.stats.beta.ppf`` itself where SciPy does not have it there."""
+    try:
+        from scipy.special._ufuncs import _beta_ppf
+    except ImportError:  # another SciPy
+        from scipy.stats import beta
+
+        return beta.ppf
+    return _beta_ppf

@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import chi2, rankdata
 
 from .group_test import CHI_SQUARED, KRUSKAL_WALLIS, GroupTest
 
@@ -43,6 +42,8 @@ def value_summary(group: str, values: np.ndarray) -> dict[str, Any]:
 
 def kruskal_wallis(values_by_group: Mapping[str, Sequence[float | None]], *, variable: str) -> GroupTest:
     """R's ``kruskal.test(list(...))`` over the groups, in the order given."""
+    from scipy.stats import chi2, rankdata  # SciPy is imported when a test is made
+
     names = tuple(values_by_group)
     groups = [present(values_by_group[g]) for g in names]
     missing = tuple(len(values_by_group[g]) - v.size for g, v in zip(names, groups))
@@ -74,6 +75,8 @@ def kruskal_wallis(values_by_group: Mapping[str, Sequence[float | None]], *, var
 
 def chi_squared(yes_by_group: Mapping[str, tuple[int, int]], *, variable: str) -> GroupTest:
     """R's ``chisq.test(rbind(yes, n - yes))`` with ``yes_by_group[g] = (yes, n)``."""
+    from scipy.stats import chi2  # SciPy is imported when a test is made
+
     names = tuple(yes_by_group)
     yes = np.array([yes_by_group[g][0] for g in names], dtype=float)
     size = np.array([yes_by_group[g][1] for g in names], dtype=float)

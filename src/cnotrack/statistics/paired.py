@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest, rankdata, wilcoxon
+import polars as pl
 
 __all__ = ["PGA_LEVELS", "PairedTest", "mcnemar_exact", "wilcoxon_signed_rank"]
 
@@ -152,26 +152,32 @@ def _number(x: float | None) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0")
 
 
-def _coded(values: Sequence[Any], levels: Sequence[str] | None, variable: str) -> list[float | None]:
-    out: list[float | None] = []
-    for v in values:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            out.append(None)
-        elif levels is not None:
-            if v not in levels:
-                raise ValueError(f"{variable}: {v!r} is not one of the levels {list(levels)}")
-            out.append(float(list(levels).index(v)))
-        else:
-            out.append(float(v))
-    return out
+def _series(values: Sequence[Any]) -> pl.Series:
+    """``values`` (a list, an array or a Polars Series) as one Polars Series."""
+    if isinstance(values, pl.Series):
+        return values
+    return pl.Series("values", values if isinstance(values, np.ndarray) else list(values), strict=False)
 
 
-def _pairs(before: Sequence[Any], after: Sequence[Any], variable: str) -> list[tuple[Any, Any]]:
-    before, after = list(before), list(after)
+def _coded(values: Sequence[Any], levels: Sequence[str] | None, variable: str) -> np.ndarray:
+    """The values as floats, NaN where missing (None or NaN); with ``levels``, each value coded
+    by its position among them (a value not among them is an error)."""
+    series = _series(values)
+    if levels is None:
+        return series.cast(pl.Float64).fill_null(float("nan")).to_numpy()
+    series = series.cast(pl.String)
+    unknown = series.filter(series.is_not_null() & ~series.is_in(list(levels)))
+    if unknown.len():
+        raise ValueError(f"{variable}: {unknown[0]!r} is not one of the levels {list(levels)}")
+    codes = series.replace_strict(list(levels), [float(i) for i in range(len(levels))], default=None,
+                                  return_dtype=pl.Float64)
+    return codes.fill_null(float("nan")).to_numpy()
+
+
+def _same_length(before: Sequence[Any], after: Sequence[Any], variable: str) -> None:
     if len(before) != len(after):
         raise ValueError(f"{variable}: {len(before)} values before but {len(after)} after; "
                          "give one value (or None) per patient at each timepoint")
-    return list(zip(before, after))
 
 
 def wilcoxon_signed_rank(before: Sequence[Any], after: Sequence[Any], *, variable: str, unit: str = "",
@@ -182,14 +188,16 @@ def wilcoxon_signed_rank(before: Sequence[Any], after: Sequence[Any], *, variabl
     ``before`` and ``after`` hold one value per patient (None when missing); with ``levels``
     they are category names coded by their position (``levels=PGA_LEVELS`` for the PGA).
     """
-    pairs = _pairs(_coded(before, levels, variable), _coded(after, levels, variable), variable)
-    used = [(x, y) for x, y in pairs if x is not None and y is not None]
+    from scipy.stats import rankdata, wilcoxon  # SciPy is imported when a test is made
+
+    x, y = _coded(before, levels, variable), _coded(after, levels, variable)
+    _same_length(x, y, variable)
+    both = ~(np.isnan(x) | np.isnan(y))
+    x, y, used = x[both], y[both], int(both.sum())
     common = dict(test=WILCOXON, variable=variable, unit=unit, labels=labels, levels=tuple(levels or ()),
-                  pairs=len(used), dropped_missing=len(pairs) - len(used), notes=tuple(notes))
+                  pairs=used, dropped_missing=int(both.size - used), notes=tuple(notes))
     if not used:
         return PairedTest(p_value=None, method="Wilcoxon signed-rank test: no pairs, no test", **common)
-    x = np.array([p[0] for p in used], dtype=float)
-    y = np.array([p[1] for p in used], dtype=float)
     d = x - y
     nonzero = d[d != 0]
     n = nonzero.size
@@ -219,13 +227,16 @@ def wilcoxon_signed_rank(before: Sequence[Any], after: Sequence[Any], *, variabl
 def mcnemar_exact(before: Sequence[bool | None], after: Sequence[bool | None], *, variable: str,
                   labels: tuple[str, str] | None = None) -> PairedTest:
     """The exact McNemar test of a yes/no state at two timepoints (R: ``binom.test(b, b + c)``)."""
-    pairs = _pairs(before, after, variable)
-    used = [(bool(x), bool(y)) for x, y in pairs if x is not None and y is not None]
-    b = sum(1 for x, y in used if x and not y)
-    c = sum(1 for x, y in used if not x and y)
-    common = dict(test=MCNEMAR, variable=variable, labels=labels, pairs=len(used),
-                  dropped_missing=len(pairs) - len(used), b=b, c=c,
-                  before_true=sum(1 for x, _ in used if x), after_true=sum(1 for _, y in used if y))
+    from scipy.stats import binomtest  # SciPy is imported when a test is made
+
+    x, y = _series(before), _series(after)
+    _same_length(x, y, variable)
+    both = x.is_not_null() & y.is_not_null()
+    x, y = x.filter(both).cast(pl.Boolean), y.filter(both).cast(pl.Boolean)
+    b, c = int((x & ~y).sum()), int((~x & y).sum())
+    common = dict(test=MCNEMAR, variable=variable, labels=labels, pairs=x.len(),
+                  dropped_missing=both.len() - x.len(), b=b, c=c,
+                  before_true=int(x.sum()), after_true=int(y.sum()))
     if b + c == 0:
         return PairedTest(p_value=None, method="exact McNemar test: no discordant pairs, no test", **common)
     p = float(binomtest(b, b + c, 0.5).pvalue)

@@ -2,7 +2,9 @@
 
 The survival curve is the Kaplan-Meier product-limit estimate (Kaplan EL, Meier P.
 Nonparametric estimation from incomplete observations. J Am Stat Assoc 1958;53:457-481),
-computed by lifelines' ``KaplanMeierFitter``. What is reported around it follows R's
+computed with NumPy as lifelines' ``KaplanMeierFitter`` computes it (``S(t) = exp(sum log(1 - d / n))``
+over the event table; ``tests/statistics/test_survival.py`` checks the two agree to the bit), so
+that evaluating a protocol imports neither lifelines nor pandas. What is reported around it follows R's
 ``survival::survfit(Surv(time, status) ~ 1)`` defaults, not lifelines':
 
 - **Confidence intervals** use R's default ``conf.type = "log"``: ``S(t) exp(+-z se)`` with
@@ -43,14 +45,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from lifelines import KaplanMeierFitter
-from scipy.stats import norm
 
 __all__ = ["DAYS_PER_YEAR", "MEDIAN_RULES", "SurvivalResult", "first_at_or_below", "kaplan_meier",
            "kaplan_meier_by_group", "r_quantile"]
 
 DAYS_PER_YEAR = 365.25
 _TOL = float(np.sqrt(np.finfo(float).eps))  # R: sqrt(.Machine$double.eps)
+_Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975), the 95% interval's z
 
 MEDIAN_RULES = ("midpoint", "first")
 _MEDIAN_WORDS = {
@@ -65,7 +66,7 @@ _MEDIAN_WORDS = {
 
 def method_text(median_rule: str = "midpoint") -> str:
     """The method sentence of a Kaplan-Meier result, naming the median rule."""
-    return ("Kaplan-Meier estimate (lifelines KaplanMeierFitter), time in years (days / 365.25); "
+    return ("Kaplan-Meier product-limit estimate, time in years (days / 365.25); "
             "95% confidence intervals on the log scale with Greenwood's variance (R survfit's default "
             f"conf.type = \"log\"); {_MEDIAN_WORDS[median_rule]}; number at risk as "
             "R's summary(fit, times = ...).")
@@ -98,15 +99,18 @@ class SurvivalResult:
     subjects: list[dict[str, Any]] = field(default_factory=list)
     excluded: list[dict[str, Any]] = field(default_factory=list)
 
-    def as_json(self) -> dict[str, Any]:
-        return {
+    def as_json(self, *, detail: bool = True) -> dict[str, Any]:
+        """Plain values; ``detail`` adds the per-patient ``subjects`` and ``excluded_patients``."""
+        out = {
             "label": self.label, "definition": self.definition, "n": self.n, "events": self.events,
             "censored": self.censored, "excluded": len(self.excluded),
             "median_years": self.median_years,
             "median_ci95": list(self.median_ci95), "at_risk": self.at_risk, "curve": self.curve,
             "method": self.method, "sentence": self.sentence(),
-            "subjects": self.subjects, "excluded_patients": self.excluded,
         }
+        if detail:
+            out |= {"subjects": self.subjects, "excluded_patients": self.excluded}
+        return out
 
     def plot_curve(self) -> dict[str, Any]:
         """The curve in the shape ``cnotrack.figures.km_svg`` draws: ``label``, ``times`` and
@@ -140,8 +144,8 @@ def kaplan_meier(durations_days: Sequence[float], observed: Sequence[bool], *, l
     if median_rule not in MEDIAN_RULES:
         raise ValueError(f"{label}: median_rule {median_rule!r} is not one of {list(MEDIAN_RULES)}")
     method = method_text(median_rule)
-    days = np.asarray(list(durations_days), dtype=float)
-    event = np.asarray(list(observed), dtype=bool)
+    days = np.asarray(_listed(durations_days), dtype=float)
+    event = np.asarray(_listed(observed), dtype=bool)
     if days.shape != event.shape:
         raise ValueError(f"{label}: {days.size} durations but {event.size} event flags; give one of each per patient")
     if np.isnan(days).any() or (days < 0).any():
@@ -149,20 +153,17 @@ def kaplan_meier(durations_days: Sequence[float], observed: Sequence[bool], *, l
     if days.size == 0:
         return SurvivalResult(label, 0, 0, 0, None, (None, None), [], [], method, definition)
     years = days / DAYS_PER_YEAR
-    fitter = KaplanMeierFitter().fit(years, event, label=label)
-    table = fitter.event_table
-    time = table.index.to_numpy(dtype=float)
-    d = table["observed"].to_numpy(dtype=float)
-    at_risk = table["at_risk"].to_numpy(dtype=float)
-    surv = fitter.survival_function_[label].to_numpy(dtype=float)
+    time, removed, d, censored, at_risk = event_table(years, event)
+    surv = _product_limit(d, at_risk)
     lower, upper = _log_interval(surv, d, at_risk)
     curve = [
-        {"time_years": float(t), "n_risk": int(r), "events": int(e), "censored": int(c),
-         "survival": float(s), "lower": _num(lo), "upper": _num(hi)}
-        for t, r, e, c, s, lo, hi in zip(time, at_risk, d, table["censored"], surv, lower, upper)
+        {"time_years": t, "n_risk": int(r), "events": int(e), "censored": c,
+         "survival": s, "lower": None if lo != lo else lo, "upper": None if hi != hi else hi}
+        for t, r, e, c, s, lo, hi in zip(time.tolist(), at_risk.tolist(), d.tolist(), censored.tolist(),
+                                         surv.tolist(), lower.tolist(), upper.tolist())
     ]
-    # R's curve starts at time 0 with S = 1 (survfit0); lifelines' table has a time-0 row always
-    observed_rows = table["removed"].to_numpy() > 0
+    # R's curve starts at time 0 with S = 1 (survfit0); the event table has a time-0 row always
+    observed_rows = removed > 0
     t_obs, s_obs = time[observed_rows], surv[observed_rows]
     quantile = r_quantile if median_rule == "midpoint" else first_at_or_below
     median = quantile(0.5, t_obs, s_obs)
@@ -194,6 +195,38 @@ def kaplan_meier_by_group(durations_days: Sequence[float], observed: Sequence[bo
             for g in names}
 
 
+def _listed(values: Sequence[Any]) -> Sequence[Any]:
+    """``values`` as NumPy takes them: a list, an array or a Series as it is, any other iterable listed."""
+    return values if hasattr(values, "__len__") else list(values)
+
+
+def event_table(years: np.ndarray, event: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """lifelines' ``survival_table_from_events``: per distinct time (and time 0, always) the
+    time, the observations ``removed``, the events, the censored and the number at risk
+    (everyone at time 0, less those removed before)."""
+    time, inverse = np.unique(np.concatenate([[0.0], years]), return_inverse=True)
+    inverse = inverse[1:]
+    removed = np.bincount(inverse, minlength=time.size).astype(np.int64)
+    d = np.bincount(inverse, weights=event.astype(float), minlength=time.size).astype(np.int64)
+    at_risk = years.size - np.concatenate([[0], np.cumsum(removed)[:-1]])
+    return time, removed, d.astype(float), removed - d, at_risk.astype(float)
+
+
+def _product_limit(d: np.ndarray, at_risk: np.ndarray) -> np.ndarray:
+    """``exp(cumsum(log(n - d) - log(n)))`` with lifelines' handling of an empty risk set (its
+    NaN skipped in the sum, then the last value carried forward)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.log(at_risk - d) - np.log(at_risk)
+    missing = np.isnan(terms)
+    log_s = np.cumsum(np.where(missing, 0.0, terms))
+    if missing.any():  # pandas' cumsum leaves NaN where the term is NaN; lifelines then pads
+        log_s[missing] = np.nan
+        index = np.where(~missing, np.arange(log_s.size), 0)
+        log_s = log_s[np.maximum.accumulate(index)]
+    return np.exp(log_s)
+
+
 def first_at_or_below(p: float, time: np.ndarray, surv: np.ndarray) -> float | None:
     """The first time at which the curve ``surv`` is at or below ``1 - p`` (within sqrt(machine
     epsilon)): R's ``min(fit$time[fit$surv <= 0.5 + sqrt(.Machine$double.eps)])`` for p = 0.5;
@@ -206,7 +239,12 @@ def first_at_or_below(p: float, time: np.ndarray, surv: np.ndarray) -> float | N
 def _log_interval(surv: np.ndarray, d: np.ndarray, n: np.ndarray, level: float = 0.95
                   ) -> tuple[np.ndarray, np.ndarray]:
     """R's ``conf.type = "log"`` limits: NaN where S = 0 (R's NA)."""
-    z = norm.ppf(1 - (1 - level) / 2)
+    if level == 0.95:
+        z = _Z95
+    else:
+        from scipy.stats import norm
+
+        z = float(norm.ppf(1 - (1 - level) / 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         term = np.where(d > 0, d / (n * (n - d)), 0.0)
         se = np.sqrt(np.cumsum(term))

@@ -30,7 +30,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import chi2, hypergeom, mannwhitneyu, norm, rankdata
 
 from ._rootfind import uniroot
 from .group_test import FISHER, LOG_RANK, MANN_WHITNEY, GroupTest
@@ -44,6 +43,8 @@ _TINY = float(np.finfo(float).eps)  # R's .Machine$double.eps
 def fisher_exact(yes_a: int, n_a: int, yes_b: int, n_b: int, *, variable: str,
                  labels: tuple[str, str]) -> GroupTest:
     """R's ``fisher.test`` of yes in ``yes_a`` of ``n_a`` against ``yes_b`` of ``n_b``."""
+    from scipy.stats import hypergeom  # SciPy is imported when a test is made
+
     for name, yes, n in (("yes_a", yes_a, n_a), ("yes_b", yes_b, n_b)):
         if not 0 <= yes <= n:
             raise ValueError(f"{variable}: {name} = {yes} must be between 0 and its group size {n}")
@@ -131,6 +132,8 @@ def fisher_exact(yes_a: int, n_a: int, yes_b: int, n_b: int, *, variable: str,
 def mann_whitney(a: Sequence[float | None], b: Sequence[float | None], *, variable: str,
                  labels: tuple[str, str]) -> GroupTest:
     """R's ``wilcox.test(a, b)``: W of group a, exact or normal p by R's rule (module docstring)."""
+    from scipy.stats import mannwhitneyu, norm, rankdata  # SciPy is imported when a test is made
+
     x, y = present(a), present(b)
     missing = (len(a) - x.size, len(b) - y.size)
     per_group = tuple(value_summary(g, v) for g, v in zip(labels, (x, y)))
@@ -166,6 +169,8 @@ def mann_whitney(a: Sequence[float | None], b: Sequence[float | None], *, variab
 
 def log_rank(days: Sequence[int], event: Sequence[bool], group: Sequence[str], *, variable: str) -> GroupTest:
     """R's ``survdiff(Surv(days, event) ~ group)``: chi-squared, df and p; groups sorted by name."""
+    from scipy.stats import chi2  # SciPy is imported when a test is made
+
     if not len(days) == len(event) == len(group):
         raise ValueError(f"{variable}: {len(days)} times, {len(event)} event flags and {len(group)} groups; "
                          "give one of each per patient")
