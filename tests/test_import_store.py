@@ -13,7 +13,11 @@ import sqlalchemy as sa
 
 from cnotrack import DatasetError, import_dataset, load_dataset, open_store, read_store
 from cnotrack.exchange.cells import ID_MAX_LENGTH
+from cnotrack import records
+from cnotrack.audit import audit_trail
+from cnotrack.store.provenance import record_provenance
 from cnotrack.store import importer
+from cnotrack.users import add_user
 from cnotrack.store.schema import audit_log, imports, record_table
 
 from conftest import GOOD_TABLES, make_dataset, snapshot
@@ -105,11 +109,55 @@ def test_a_changed_row_is_updated_and_the_change_is_in_the_audit_trail(store, tm
 
 def test_every_inserted_row_is_in_the_audit_trail(store, good_dataset, good_tables):
     report = import_dataset(load_dataset(good_dataset), store)
-    inserts = [a for a in audit(store) if a["action"] == "insert"]
+    admin = add_user(store, "ada", "correct horse battery staple 42", "admin")
+    inserts = [a for a in audit_trail(store, admin, limit=0) if a["action"] == "insert"]
     assert len(inserts) == sum(report.inserted.values())
     assert all(a["import_id"] == report.import_id and a["before"] is None for a in inserts)
-    ids = {(a["table_name"], a["record_id"]) for a in inserts}
+    ids = {(a["table"], a["record_id"]) for a in inserts}
     assert ids == {(name, r["id"]) for name in good_tables for r in rows(store, name)}
+    patient = next(r for r in rows(store, "patients") if r["patient_id"] == "P02")
+    (entry,) = audit_trail(store, admin, table="patients", record_id=patient["id"])
+    assert entry["key"] == {"patient_id": "P02"} and entry["actor"] == "cli"
+
+
+def test_an_import_stores_its_added_rows_as_ranges_of_ids_not_copies(store, good_dataset, good_tables):
+    report = import_dataset(load_dataset(good_dataset), store)
+    stored = [a for a in audit(store) if a["action"] == "insert"]
+    assert len(stored) == sum(1 for name in good_tables if report.inserted.get(name))  # one run per table
+    assert all(a["before"] is None and a["after"] is None for a in stored)
+    for a in stored:
+        ids = [r["id"] for r in rows(store, a["table_name"])]
+        assert (a["record_id"], a["last_record_id"]) == (min(ids), max(ids))
+
+
+def test_an_unchanged_re_import_writes_nothing_at_all(store, good_dataset):
+    import_dataset(load_dataset(good_dataset), store)
+    before = snapshot(store), audit(store), import_rows(store)
+    report = import_dataset(load_dataset(good_dataset), store)
+    assert not report.changed and report.import_id is None
+    assert (snapshot(store), audit(store), import_rows(store)) == before
+
+
+def test_an_update_is_audited_with_the_changed_columns_only(store, tmp_path, good_tables):
+    import_dataset(load_dataset(make_dataset(tmp_path, "v1", **good_tables)), store)
+    good_tables["patients"][1]["center"] = "Genoa"
+    import_dataset(load_dataset(make_dataset(tmp_path, "v2", **good_tables)), store)
+    (change,) = [a for a in audit(store) if a["action"] == "update"]
+    assert json.loads(change["before"]) == {"center": "Genoa, Gaslini"}
+    assert json.loads(change["after"]) == {"center": "Genoa"}
+
+
+def test_a_row_edited_on_the_web_is_compared_by_value_at_the_next_import(store, good_dataset):
+    import_dataset(load_dataset(good_dataset), store)
+    admin = add_user(store, "ada", "correct horse battery staple 42", "admin")
+    patient = next(r for r in rows(store, "patients") if r["patient_id"] == "P02")
+    values = {k: patient[k] for k in records.record_columns("patients")}
+    records.update_record(store, admin, "patients", patient["id"], {**values, "center": "Elsewhere"},
+                          patient["version"])
+    assert next(r for r in rows(store, "patients") if r["patient_id"] == "P02")["row_hash"] is None
+    report = import_dataset(load_dataset(good_dataset), store)
+    assert report.updated["patients"] == 1 and report.changed_columns["patients"] == {"center": 1}
+    assert report.unchanged["patients"] == len(rows(store, "patients")) - 1
 
 
 def test_an_import_records_its_source_files_and_counts(store, good_dataset):
@@ -126,7 +174,10 @@ def test_every_row_carries_its_provenance(store, good_dataset):
     sha = hashlib.sha256((good_dataset / "lesions.csv").read_bytes()).hexdigest()
     lesions = rows(store, "lesions")
     assert {r["source_file"] for r in lesions} == {"lesions.csv"}
-    assert {r["source_sha256"] for r in lesions} == {sha}
+    # the file's SHA-256 is kept once, in imports.files, and joined back to every row
+    provenance = record_provenance(store, "lesions")
+    assert set(provenance["source_sha256"]) == {sha} and provenance["id"].to_list() == [r["id"] for r in lesions]
+    assert "source_sha256" not in lesions[0]
     assert sorted(r["source_row"] for r in lesions) == list(range(2, 2 + len(GOOD_TABLES["lesions"])))
     # the row number is the spreadsheet row: a cell on two lines takes one row
     assert {r["patient_id"]: r["source_row"] for r in rows(store, "patients")}["p01"] == 6
@@ -255,3 +306,17 @@ def test_opening_the_postgresql_store_again_keeps_its_data(postgres_url, good_da
         import_dataset(load_dataset(good_dataset), first)
     with open_store(postgres_url) as again:
         assert read_store(again).patients.height == len(GOOD_TABLES["patients"])
+
+
+def test_extra_attributes_merge_with_the_stored_ones_as_one_expression():
+    """The file's attributes replace the stored ones (an empty cell clears one), the others stay;
+    the vectorised merge writes exactly what the row-by-row reference writes."""
+    from cnotrack.store.changes import _S, _merged_extra, _merged_extra_expr
+
+    stored = [None, '{"site": "RM-1", "weight": "31.5"}', '{"note": "a \\"b\\"\\n"}', '{"weight": "2"}', None]
+    new = ['{"weight": "40"}', '{"weight": "30"}', None, None, None]
+    names = ["weight"]
+    frame = pl.DataFrame({_S + "extra": stored, "extra": new}, schema={_S + "extra": pl.String, "extra": pl.String})
+    merged = frame.select(_merged_extra_expr(frame[_S + "extra"], names))["extra"].to_list()
+    assert merged == [_merged_extra(s, n, names) for s, n in zip(stored, new)]
+    assert merged == ['{"weight": "40"}', '{"site": "RM-1", "weight": "30"}', '{"note": "a \\"b\\"\\n"}', None, None]

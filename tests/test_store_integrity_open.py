@@ -202,20 +202,20 @@ def test_an_import_that_collides_with_a_web_edit_is_planned_again(postgres_store
     from cnotrack.store import importer
 
     folder = make_dataset(tmp_path, patients=GOOD_TABLES["patients"], labs=GOOD_TABLES["labs"])
-    real = importer._plan_table
+    real = importer.plan_table
     collided = []
 
-    def plan_then_collide(conn, dataset, name):
-        work = real(conn, dataset, name)
+    def plan_then_collide(conn, dataset, name, engine=None):
+        work = real(conn, dataset, name, engine)
         if name == "labs" and not collided:  # someone stores the first lab meanwhile, and commits
             collided.append(True)
-            row = dict(work.inserts[0], import_id=None, version=1)
+            row = dict(work.inserts.row(0, named=True), import_id=None, version=1)
             with postgres_store.engine.begin() as other:
                 other.execute(record_table("labs").insert().values(**row))
         return work
 
     import_dataset(load_dataset(make_dataset(tmp_path, "first", patients=GOOD_TABLES["patients"])), postgres_store)
-    monkeypatch.setattr(importer, "_plan_table", plan_then_collide)
+    monkeypatch.setattr(importer, "plan_table", plan_then_collide)
     report = import_dataset(load_dataset(folder), postgres_store)
     assert collided and report.inserted["labs"] == len(GOOD_TABLES["labs"]) - 1
     assert read_store(postgres_store)["labs"].height == len(GOOD_TABLES["labs"])

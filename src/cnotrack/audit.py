@@ -6,6 +6,11 @@ center, a lesion through its imaging study. Security events (sign-ins, user chan
 ``audit_log.kind = 'security'``) are never part of it: admins read them through
 ``cnotrack.security_log``. Filtering, ordering and limits run in the database, and
 ``audit_trail_batches`` reads the whole trail a batch at a time, for exports of any size.
+
+An import's added rows are stored as one audit row per run of record ids (``record_id`` to
+``last_record_id``, docs/store.md); both functions expand such a run into one ``insert`` entry
+per record (its id and natural key read from the record table, ``before`` and ``after`` empty),
+counted and listed in the database, so that a record's history reads as one entry per change.
 """
 
 from __future__ import annotations
@@ -32,23 +37,25 @@ def _check_table(table: str) -> None:
         raise RecordNotFoundError(f"no record type {table!r}; the record types are {', '.join(RECORD_TYPES)}")
 
 
+def _owned(user: User, name: str) -> sa.Select:
+    """The ids of ``name`` records (deleted ones included) whose patient is now of ``user``'s center."""
+    patients, imaging = record_table("patients"), record_table("imaging")
+    t = record_table(name)
+    if name == "patients":
+        return sa.select(t.c.id).where(t.c.center == user.center)
+    if name == "lesions":
+        return (sa.select(t.c.id).join(imaging, imaging.c.study_id == t.c.study_id)
+                .join(patients, patients.c.patient_id == imaging.c.patient_id).where(patients.c.center == user.center))
+    return (sa.select(t.c.id).join(patients, patients.c.patient_id == t.c.patient_id)
+            .where(patients.c.center == user.center))
+
+
 def _audit_visible(user: User) -> sa.ColumnElement[bool]:
     """An audit row is shown to a non-admin when the record it names (by table and id, deleted
     records included) belongs to a patient who is now of the user's center."""
-    patients, imaging = record_table("patients"), record_table("imaging")
     conditions = []
     for name in RECORD_TYPES:
-        t = record_table(name)
-        if name == "patients":
-            owned = sa.select(t.c.id).where(t.c.center == user.center)
-        elif name == "lesions":
-            owned = (sa.select(t.c.id).join(imaging, imaging.c.study_id == t.c.study_id)
-                     .join(patients, patients.c.patient_id == imaging.c.patient_id)
-                     .where(patients.c.center == user.center))
-        else:
-            owned = (sa.select(t.c.id).join(patients, patients.c.patient_id == t.c.patient_id)
-                     .where(patients.c.center == user.center))
-        owned = owned.where(t.c.id == audit_log.c.record_id).correlate(audit_log)
+        owned = _owned(user, name).where(record_table(name).c.id == audit_log.c.record_id).correlate(audit_log)
         conditions.append((audit_log.c.table_name == name, owned.exists()))
     # a CASE, not an OR of (table, exists) pairs: an OR lets the database gather every entry of
     # every table through the table_name index before sorting; a CASE lets it walk the trail
@@ -56,20 +63,59 @@ def _audit_visible(user: User) -> sa.ColumnElement[bool]:
     return sa.case(*conditions, else_=sa.false()) == sa.true()
 
 
-def _audit_select(user: User, table: str | None, record_id: int | None) -> sa.Select:
-    """The audit rows ``user`` may see, of one record, one table or everything (unordered)."""
+def _groups(user: User, table: str | None, record_id: int | None) -> sa.Select:
+    """The audit rows ``user`` may see, of one record, one table or everything (unordered): one
+    per record change, and one per run of ids an import added (``last_record_id`` set), whose
+    records are counted and listed from the record table (``_range_rows``)."""
     if table is not None:
         _check_table(table)
     # record changes only: security events (sign-ins, user changes, downloads) are for admins,
     # through cnotrack.security_log.security_events
     query = sa.select(audit_log).where(audit_log.c.kind == "record")
+    single = audit_log.c.last_record_id.is_(None)
     if table is not None:
         query = query.where(audit_log.c.table_name == table)
     if record_id is not None:
-        query = query.where(audit_log.c.record_id == record_id)
+        query = query.where(sa.or_(sa.and_(single, audit_log.c.record_id == record_id),
+                                   sa.and_(~single, audit_log.c.record_id <= record_id,
+                                           audit_log.c.last_record_id >= record_id)))
     if not user.is_admin:
-        query = query.where(_audit_visible(user))
+        query = query.where(sa.or_(~single, _audit_visible(user)))
     return query
+
+
+def _range_rows(user: User, group: Mapping[str, Any], record_id: int | None) -> sa.Select:
+    """The records of an import's run of added ids that ``user`` may see (id and key)."""
+    name = group["table_name"]
+    t = record_table(name)
+    key = list(exchange_format().table(name).key)
+    query = sa.select(t.c.id, *[t.c[k] for k in key]).where(t.c.id.between(group["record_id"], group["last_record_id"]))
+    if record_id is not None:
+        query = query.where(t.c.id == record_id)
+    if not user.is_admin:
+        query = query.where(t.c.id.in_(_owned(user, name)))
+    return query
+
+
+def _range_size(conn: sa.Connection, user: User, group: Mapping[str, Any], record_id: int | None) -> int:
+    if user.is_admin and record_id is None:
+        return group["last_record_id"] - group["record_id"] + 1  # a run holds every id from first to last
+    return conn.execute(sa.select(sa.func.count()).select_from(_range_rows(user, group, record_id).subquery())).scalar()
+
+
+def _range_entries(conn: sa.Connection, user: User, group: Mapping[str, Any], record_id: int | None, *,
+                   newest_first: bool, limit: int, offset: int) -> list[dict[str, Any]]:
+    query = _range_rows(user, group, record_id)
+    t = record_table(group["table_name"])
+    query = query.order_by(t.c.id.desc() if newest_first else t.c.id).limit(limit).offset(offset)
+    out = []
+    for row in conn.execute(query).mappings():
+        values = dict(row)
+        out.append({"id": group["id"], "at": as_utc(group["at"]).isoformat(), "actor": group["actor"],
+                    "action": group["action"], "table": group["table_name"], "record_id": values.pop("id"),
+                    "key": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in values.items()},
+                    "before": None, "after": None, "import_id": group["import_id"]})
+    return out
 
 
 def _audit_entry(r: Mapping[str, Any]) -> dict[str, Any]:
@@ -84,14 +130,41 @@ def audit_trail(store: Store, user: User, *, table: str | None = None, record_id
     """The audit trail, oldest first, of one record, one table or everything, limited to the
     records of the patients ``user`` may see (of every patient, for an admin): the newest
     ``limit`` entries (every entry for ``limit=0``), skipping the ``offset`` newest. The
-    filtering, ordering and limit run in the database."""
-    query = _audit_select(user, table, record_id).order_by(audit_log.c.id.desc()).offset(max(0, offset))
-    if limit:
-        query = query.limit(limit)
+    filtering and ordering run in the database; the audit rows are walked newest first only
+    until the page is full (a run of an import's added records counts as its records)."""
+    skip, wanted = max(0, offset), (limit if limit else None)
+    entries: list[dict[str, Any]] = []
+    # the audit rows are read a page at a time with a LIMIT (by id, newest first): a request for
+    # the newest entry reads one audit row, however long the trail
+    page = 500 if wanted is None else max(1, min(500, wanted + skip))
+    below: int | None = None
     with store.engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
-    rows.reverse()
-    return [_audit_entry(r) for r in rows]
+        while wanted is None or len(entries) < wanted:
+            query = _groups(user, table, record_id)
+            if below is not None:
+                query = query.where(audit_log.c.id < below)
+            groups = conn.execute(query.order_by(audit_log.c.id.desc()).limit(page)).mappings().all()
+            for group in groups:
+                if wanted is not None and len(entries) >= wanted:
+                    break
+                if group["last_record_id"] is None:
+                    if skip:
+                        skip -= 1
+                    else:
+                        entries.append(_audit_entry(group))
+                    continue
+                size = _range_size(conn, user, group, record_id)
+                if skip >= size:
+                    skip -= size
+                    continue
+                room = size - skip if wanted is None else min(size - skip, wanted - len(entries))
+                entries += _range_entries(conn, user, group, record_id, newest_first=True, limit=room, offset=skip)
+                skip = 0
+            if len(groups) < page:
+                break
+            below, page = groups[-1]["id"], 500
+    entries.reverse()
+    return entries
 
 
 def audit_trail_batches(store: Store, user: User, *, table: str | None = None, record_id: int | None = None,
@@ -103,12 +176,32 @@ def audit_trail_batches(store: Store, user: User, *, table: str | None = None, r
     with store.engine.connect() as conn:
         last = conn.execute(sa.select(sa.func.max(audit_log.c.id))).scalar()
     after = 0
+    pending: list[dict[str, Any]] = []
     while last is not None and after < last:
-        query = (_audit_select(user, table, record_id)
+        query = (_groups(user, table, record_id)
                  .where(audit_log.c.id > after, audit_log.c.id <= last).order_by(audit_log.c.id).limit(batch))
         with store.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-        if not rows:
-            return
-        yield [_audit_entry(r) for r in rows]
-        after = rows[-1]["id"]
+            groups = [dict(r) for r in conn.execute(query).mappings()]
+            if not groups:
+                break
+            for group in groups:
+                if group["last_record_id"] is None:
+                    pending.append(_audit_entry(group))
+                else:
+                    done = 0
+                    while True:
+                        part = _range_entries(conn, user, group, record_id, newest_first=False,
+                                              limit=batch, offset=done)
+                        pending += part
+                        done += len(part)
+                        if len(pending) >= batch:
+                            yield pending
+                            pending = []
+                        if len(part) < batch:
+                            break
+                if len(pending) >= batch:
+                    yield pending
+                    pending = []
+        after = groups[-1]["id"]
+    if pending:
+        yield pending

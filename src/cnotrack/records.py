@@ -41,6 +41,7 @@ from .store.database import Store
 from .store.exporter import read_store
 from .store.importer import record_json, row_values
 from .store.schema import audit_log, record_table
+from .store.state import mark_changed
 from .users import User
 
 __all__ = ["RECORD_TYPES", "audit_trail", "audit_trail_batches", "create_record", "delete_record", "get_record",
@@ -246,6 +247,7 @@ def _audit(conn: sa.Connection, user: User, action: str, table: str, record_id: 
         before=record_json(row_values(table, before)) if before is not None else None,
         after=record_json(row_values(table, after)) if after is not None else None,
         import_id=None))
+    mark_changed(conn)  # every record change is audited here: the data state moves with it
 
 
 def _describe_key(table: str, values: Mapping[str, Any]) -> str:
@@ -308,7 +310,7 @@ def _create(store: Store, user: User, table: str, values: Mapping[str, object]) 
         if existing is not None:
             done = conn.execute(t.update().where(t.c.id == existing["id"], t.c.version == existing["version"]).values(
                 **data, version=existing["version"] + 1, deleted_at=None, import_id=None, source_file=None,
-                source_sha256=None, source_row=None))
+                source_row=None, row_hash=None))
             if done.rowcount != 1:
                 raise _LostRace()
             record_id = existing["id"]
@@ -399,7 +401,7 @@ def _update(store: Store, user: User, table: str, record_id: int, values: Mappin
                                       f"add a new {table} record instead",
                                       current=_as_record(table, current), submitted=dict(values))
         done = conn.execute(t.update().where(t.c.id == record_id, t.c.version == version).values(
-            **data, version=version + 1))
+            **data, version=version + 1, row_hash=None))  # an import compares this row by value
         if done.rowcount != 1:  # changed between our read and our write
             raise RecordConflictError(f"the {table} record {record_id} was changed by someone else; try again",
                                       current=_as_record(table, _current(conn, user, table, record_id)),

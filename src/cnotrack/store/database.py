@@ -98,21 +98,30 @@ class Store:
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT
 
     @contextlib.contextmanager
-    def begin_write(self, *, exclusive: bool = False) -> Iterator[sa.Connection]:
+    def begin_write(self, *, exclusive: bool = False, attach: dict[str, Path] | None = None) -> Iterator[sa.Connection]:
         """A transaction that will write: committed when the block ends, rolled back on an error.
 
         On SQLite it starts with ``BEGIN IMMEDIATE``: it waits (up to ``busy_timeout``) until no
         other connection writes, and then no other can start writing until it ends, so that what
         it read stays true until it commits. ``exclusive`` (imports, migrations) also serialises
         it on PostgreSQL, with a transaction-level advisory lock that other exclusive writers wait
-        for; plain writers are not held up by it.
+        for; plain writers are not held up by it. ``attach`` (SQLite: schema name -> file)
+        attaches files to the connection for the transaction (SQLite attaches only outside one)
+        and detaches them after it.
         """
         with self.engine.connect() as conn:
             conn.execution_options(cnotrack_write=True)
-            with conn.begin():
-                if exclusive:
-                    _serialise(conn)
-                yield conn
+            raw = conn.connection.dbapi_connection
+            for alias, path in (attach or {}).items():
+                raw.execute(f'ATTACH DATABASE ? AS "{alias}"', (str(path),))
+            try:
+                with conn.begin():
+                    if exclusive:
+                        _serialise(conn)
+                    yield conn
+            finally:
+                for alias in attach or {}:
+                    raw.execute(f'DETACH DATABASE "{alias}"')
 
     def close(self) -> None:
         self.engine.dispose()

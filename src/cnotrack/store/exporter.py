@@ -8,26 +8,33 @@ import sqlalchemy as sa
 from ..exchange.dataset import EXTRA, Dataset, empty_table
 from ..exchange.schema import exchange_format
 from .database import Store
+from .bulk import read_frames
 from .label import database_label
-from .schema import record_table
+from .schema import record_table  # noqa: F401  (synthetic_patient_count)
 
 __all__ = ["read_store", "synthetic_patient_count"]
 
 
 def read_store(store: Store) -> Dataset:
     """Every record of the database that is not deleted, as a ``Dataset``; its ``source`` is
-    the database's safe label (``database_label``: kind, host and name, never a password)."""
+    the database's safe label (``database_label``: kind, host and name, never a password).
+
+    Each table is read in bulk (``cnotrack.store.bulk.read_frames``: Arrow through one ADBC
+    connection on an SQLite file, ``COPY`` on PostgreSQL), all from one state of the database:
+    on SQLite a read transaction that holds the database's shared lock until every table is
+    read (a writer waits to commit until then), on PostgreSQL one REPEATABLE READ transaction
+    (one snapshot)."""
+    schemas = {name: dict(empty_table(name).schema) | {"extra": pl.String} for name in exchange_format().table_names}
     tables: dict[str, pl.DataFrame] = {}
     with store.engine.connect() as conn:
-        for name in exchange_format().table_names:
-            table = record_table(name)
-            template = empty_table(name)
-            columns = [table.c[c] for c in template.columns] + [table.c.extra]
-            rows = conn.execute(
-                sa.select(*columns).where(table.c.deleted_at.is_(None)).order_by(table.c.id)
-            ).all()
-            schema = dict(template.schema) | {EXTRA: pl.String}
-            frame = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").all()  # takes the shared lock
+            frames = read_frames(conn, {n: (s, "deleted_at IS NULL") for n, s in schemas.items()}, engine=store.engine)
+        for name, frame in frames.items():
+            frame = frame.rename({"extra": EXTRA})
             if frame[EXTRA].null_count() == frame.height:
                 frame = frame.drop(EXTRA)
             tables[name] = frame

@@ -10,9 +10,18 @@ does not have leaves the stored values of that column as they are: a ``patients.
 date columns cannot wipe the patients' dates. Clearing a stored value takes an explicit empty
 cell in a column the file has. Extra attributes (``--keep-extra``) are merged the same way, one
 attribute at a time. A changed row is updated (its ``version`` raised) and the change written to
-the audit trail with the row before and after. Rows of the database that the dataset does not
-mention are kept: an import adds and updates, it never deletes. An import that changes nothing
-writes nothing, so importing the same dataset twice equals importing it once.
+the audit trail with the values before and after of the columns that changed. Rows of the
+database that the dataset does not mention are kept: an import adds and updates, it never
+deletes. An import that changes nothing writes nothing (not even a row in ``imports``), so
+importing the same dataset twice equals importing it once.
+
+Scale: the comparison is done on whole frames (``cnotrack.store.changes``: a join on the natural
+key and a stored row hash, so an unchanged row is found without reading its values), the rows
+are written in bulk (``cnotrack.store.bulk``: ``executemany`` on SQLite, ``COPY`` on
+PostgreSQL), and the audit trail stores the rows an import added as ranges of record ids, one
+audit row per range (``audit_log.record_id`` to ``last_record_id``), not one per record: the
+rows themselves carry the import's id and their source file and row (the file's SHA-256 is
+in ``imports.files``).
 
 Two imports never interleave: the import's transaction is a write transaction that other
 imports wait for (``Store.begin_write(exclusive=True)``), and the database's unique natural keys
@@ -22,52 +31,30 @@ edit is planned again and retried.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import polars as pl
 import sqlalchemy as sa
 
-from ..errors import DatasetError, Problem, StoreError
-from ..exchange.dataset import EXTRA, ROW, Dataset
+from ..errors import StoreError
+from ..exchange.dataset import Dataset
 from ..exchange.schema import exchange_format
+from .bulk import insert_frame
+from .changes import HASH, RowChange, TablePlan, TableWork, data_columns, plan_table
 from .database import Store
 from .schema import audit_log, imports, record_table
+from .staging import ALIAS, Staged, copy_staged, stage_rows
+from .state import mark_changed
 
 __all__ = ["ImportPlan", "ImportReport", "RowChange", "TablePlan", "import_dataset", "plan_import",
            "record_json", "row_values"]
 
 _ATTEMPTS = 3
-_PROVENANCE = ("import_id", "source_file", "source_sha256", "source_row")
-
-
-@dataclass(frozen=True)
-class RowChange:
-    """One stored row an import changes: its natural key, ``update`` or ``restore`` (a deleted
-    row brought back), and the columns whose value changes."""
-
-    key: dict[str, object]
-    action: str
-    columns: tuple[str, ...]
-
-
-@dataclass
-class TablePlan:
-    """What an import does to one table."""
-
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    restored: int = 0
-    columns: dict[str, int] = field(default_factory=dict)   # changed column -> rows it changes in
-    kept: tuple[str, ...] = ()                               # columns absent from the file: kept as stored
-    changes: list[RowChange] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        return {"added": self.added, "changed": self.changed, "unchanged": self.unchanged,
-                "restored": self.restored, "columns": dict(self.columns), "kept": list(self.kept)}
+_CACHE_KB = 262144
 
 
 @dataclass
@@ -111,17 +98,9 @@ class ImportReport:
                 "updated": self.updated, "unchanged": self.unchanged, "changed_columns": self.changed_columns}
 
 
-def _data_columns(name: str) -> list[str]:
-    spec = exchange_format().table(name)
-    cols = list(spec.column_names)
-    if name == "labs":
-        cols.insert(cols.index("value") + 1, "censor")
-    return cols + ["extra"]
-
-
 def row_values(name: str, record: dict[str, object]) -> dict[str, object]:
     """The data columns of one record (no bookkeeping columns)."""
-    return {c: record.get(c) for c in _data_columns(name)}
+    return {c: record.get(c) for c in data_columns(name)}
 
 
 def record_json(values: dict[str, object]) -> str:
@@ -137,16 +116,6 @@ def _json_default(value: object) -> str:
 # --------------------------------------------------------------------------- planning
 
 
-@dataclass
-class _Work:
-    """The plan of one table and the writes that carry it out."""
-
-    plan: TablePlan
-    inserts: list[dict[str, object]] = field(default_factory=list)
-    updates: list[tuple[dict[str, object], dict[str, object], dict[str, object], str]] = field(default_factory=list)
-    # (stored row, new data values, the record's provenance, action)
-
-
 def plan_import(dataset: Dataset, store: Store) -> ImportPlan:
     """What ``import_dataset(dataset, store)`` would do now, computed without writing anything.
 
@@ -155,119 +124,8 @@ def plan_import(dataset: Dataset, store: Store) -> ImportPlan:
     plan = ImportPlan(source=dataset.source)
     with store.engine.connect() as conn:
         for name in exchange_format().table_names:
-            plan.tables[name] = _plan_table(conn, dataset, name).plan
+            plan.tables[name] = plan_table(conn, dataset, name, store.engine).plan
     return plan
-
-
-def _present_columns(dataset: Dataset, name: str, frame: pl.DataFrame) -> set[str]:
-    """The data columns of ``name`` the file had (all of them when the dataset does not say)."""
-    columns = _data_columns(name)
-    if name in dataset.columns_present:
-        had = set(dataset.columns_present[name])
-        present = {c for c in columns if c in had}
-        if "value" in present and name == "labs":
-            present.add("censor")
-        present |= set(exchange_format().table(name).key)
-    else:
-        present = set(columns) - {"extra"}
-    if EXTRA in frame.columns:
-        present.add("extra")
-    return present
-
-
-def _extra_names(dataset: Dataset, name: str, frame: pl.DataFrame) -> set[str]:
-    """The extra (kept unknown) columns of the file: every attribute some row holds, and the
-    columns the dataset says the file had beyond the format's."""
-    names: set[str] = set()
-    if EXTRA in frame.columns:
-        for text in frame[EXTRA].drop_nulls().unique().to_list():
-            names.update(json.loads(text))
-    had = dataset.columns_present.get(name)
-    if had:
-        names |= set(had) - set(_data_columns(name)) - {ROW}
-    return names
-
-
-def _merged_extra(stored: object, new: object, names: set[str]) -> str | None:
-    """The stored extra attributes with the file's set (or cleared, for an empty cell)."""
-    merged = json.loads(stored) if isinstance(stored, str) and stored else {}
-    given = json.loads(new) if isinstance(new, str) and new else {}
-    for attribute in names:
-        merged.pop(attribute, None)
-    merged.update(given)
-    return json.dumps(dict(sorted(merged.items())), ensure_ascii=False, sort_keys=True) if merged else None
-
-
-def _plan_table(conn: sa.Connection, dataset: Dataset, name: str) -> _Work:
-    table = record_table(name)
-    key = list(exchange_format().table(name).key)
-    columns = _data_columns(name)
-    existing: dict[tuple, dict[str, object]] = {}
-    for row in conn.execute(sa.select(table)).mappings():
-        existing[tuple(row[k] for k in key)] = dict(row)
-    frame = dataset[name]
-    present = _present_columns(dataset, name, frame)
-    extra_names = _extra_names(dataset, name, frame) if "extra" in present else set()
-    if EXTRA in frame.columns:
-        frame = frame.rename({EXTRA: "extra"})
-    work = _Work(TablePlan(kept=tuple(c for c in columns if c not in present and c != "extra")
-                           if frame.height else ()))
-    plan = work.plan
-    source_file = _source_file(dataset, name)
-    sha = dataset.sha256.get(source_file.split("[")[0]) if source_file else None
-    for record in frame.iter_rows(named=True):
-        values = row_values(name, record)
-        provenance = {"import_id": None, "source_file": source_file, "source_sha256": sha,
-                      "source_row": record.get(ROW)}
-        current = existing.get(tuple(values[k] for k in key))
-        if current is None:
-            work.inserts.append({**values, **provenance})
-            plan.added += 1
-            continue
-        before = {c: current[c] for c in columns}
-        after = dict(before)
-        for c in present:
-            after[c] = values[c]
-        if "extra" in present:
-            after["extra"] = _merged_extra(before["extra"], values["extra"], extra_names)
-        changed = tuple(c for c in columns if after[c] != before[c])
-        if not changed and current["deleted_at"] is None:
-            plan.unchanged += 1
-            continue
-        action = "restore" if current["deleted_at"] is not None else "update"
-        work.updates.append((current, after, provenance, action))
-        plan.changed += 1
-        plan.restored += action == "restore"
-        for c in changed:
-            plan.columns[c] = plan.columns.get(c, 0) + 1
-        plan.changes.append(RowChange({k: values[k] for k in key}, action, changed))
-    plan.columns = {c: plan.columns[c] for c in columns if c in plan.columns}
-    if name == "lesions":
-        _check_lesion_ids(dataset, existing.values(), work)
-    return work
-
-
-def _check_lesion_ids(dataset: Dataset, stored: Iterable[dict[str, object]], work: _Work) -> None:
-    """A lesion_id names one lesion of its study: refuse a row whose lesion_id a stored lesion
-    that the import leaves as it is already holds."""
-    touched = {current["id"] for current, *_ in work.updates}
-    holders = {(r["study_id"], r["lesion_id"]): r for r in stored
-               if r["lesion_id"] is not None and r["deleted_at"] is None and r["id"] not in touched}
-    if not holders:
-        return
-    problems = []
-    label = _source_file(dataset, "lesions") or "lesions"
-    for values, row in [(after, prov["source_row"]) for _, after, prov, _ in work.updates] + \
-                       [(ins, ins["source_row"]) for ins in work.inserts]:
-        holder = holders.get((values["study_id"], values["lesion_id"]))
-        if holder is not None:
-            site = " ".join(str(holder[c]) for c in ("bone", "side", "segment") if holder[c] is not None)
-            problems.append(Problem(label, row, "lesion_id", str(values["lesion_id"]),
-                                    f"a stored lesion of study {values['study_id']} (record {holder['id']}, "
-                                    f"{site}) already has this lesion_id; give another, or change that lesion "
-                                    "first"))
-    if problems:
-        raise DatasetError(problems, source=dataset.source)
 
 
 # --------------------------------------------------------------------------- writing
@@ -294,91 +152,96 @@ def import_dataset(dataset: Dataset, store: Store, *, actor: str = "cli") -> Imp
 def _import_once(dataset: Dataset, store: Store, actor: str) -> ImportReport:
     now = dt.datetime.now(dt.timezone.utc)
     report = ImportReport(source=dataset.source, import_id=None, plan=ImportPlan(source=dataset.source))
-    with store.begin_write(exclusive=True) as conn:
-        pending_audit: list[dict[str, object]] = []
-        import_id = conn.execute(imports.insert().values(
-            source=dataset.source, files=json.dumps(dataset.sha256, sort_keys=True),
-            imported_at=now, imported_by=actor, inserted=0, updated=0, unchanged=0,
-        )).inserted_primary_key[0]
-        for name in exchange_format().table_names:
-            _import_table(conn, dataset, name, import_id, now, actor, report, pending_audit)
+    with stage_rows(dataset, store) as staged, \
+            store.begin_write(exclusive=True, attach={ALIAS: staged.file} if staged else None) as conn:
+        # every table is compared before anything is written (on SQLite the comparison reads
+        # through a second, read-only connection, which a pending write would block)
+        works = [plan_table(conn, dataset, name, store.engine) for name in exchange_format().table_names]
+        for work in works:
+            report.plan.tables[work.name] = work.plan
+            report.inserted[work.name] = work.plan.added
+            report.updated[work.name] = work.plan.changed
+            report.unchanged[work.name] = work.plan.unchanged
         if not report.changed:
-            conn.execute(imports.delete().where(imports.c.id == import_id))
-            return report
-        report.import_id = import_id
-        conn.execute(imports.update().where(imports.c.id == import_id).values(
-            inserted=sum(report.inserted.values()), updated=sum(report.updated.values()),
-            unchanged=sum(report.unchanged.values())))
-        if pending_audit:
-            conn.execute(audit_log.insert(), pending_audit)
+            return report  # nothing is written
+        report.import_id = import_id = conn.execute(imports.insert().values(
+            source=dataset.source, files=json.dumps(dataset.sha256, sort_keys=True), imported_at=now,
+            imported_by=actor, inserted=sum(report.inserted.values()), updated=sum(report.updated.values()),
+            unchanged=sum(report.unchanged.values()))).inserted_primary_key[0]
+        with _large_cache(conn):
+            for work in works:
+                _import_table(conn, dataset, work.name, work, import_id, now, actor, staged)
+        mark_changed(conn)
     return report
 
 
-def _import_table(conn: sa.Connection, dataset: Dataset, name: str, import_id: int,
-                  now: dt.datetime, actor: str, report: ImportReport,
-                  audit: list[dict[str, object]]) -> None:
+@contextlib.contextmanager
+def _large_cache(conn: sa.Connection) -> Iterator[None]:
+    """On SQLite, a page cache of up to 256 MB while the rows are written (the default 2 MB makes
+    every insert into a natural-key index of a large table read pages again), then the default."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{_CACHE_KB}")
+    try:
+        yield
+    finally:
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+
+
+def _import_table(conn: sa.Connection, dataset: Dataset, name: str, work: TableWork, import_id: int,
+                  now: dt.datetime, actor: str, staged: Staged | None = None) -> None:
+    """Write one table's updates and inserts, and their audit rows."""
     table = record_table(name)
-    key = list(exchange_format().table(name).key)
-    columns = _data_columns(name)
-    work = _plan_table(conn, dataset, name)
-    if work.updates:
-        if name == "lesions":
-            # a lesion_id moving from one stored lesion to another: free it first
-            moving = [{"_id": current["id"]} for current, after, _, _ in work.updates
-                      if after["lesion_id"] != current["lesion_id"] and current["lesion_id"] is not None]
-            if moving:
-                conn.execute(table.update().where(table.c.id == sa.bindparam("_id")).values(lesion_id=None), moving)
-        names = columns + list(_PROVENANCE) + ["version"]
-        statement = table.update().where(table.c.id == sa.bindparam("_id")).values(
-            {**{c: sa.bindparam(f"_v_{c}") for c in names}, "deleted_at": None})
-        params = []
-        for current, after, provenance, action in work.updates:
-            row = {**after, **provenance, "import_id": import_id, "version": current["version"] + 1}
-            params.append({"_id": current["id"], **{f"_v_{c}": row[c] for c in names}})
-            before = {c: current[c] for c in columns}
-            audit.append(_audit(name, current["id"], key, after, before, after, action, now, actor, import_id))
-        conn.execute(statement, params)
-    if work.inserts:
-        rows = [{**r, "import_id": import_id, "version": 1} for r in work.inserts]
-        conn.execute(table.insert(), rows)
-        ids = _ids_by_key(conn, table, key, [tuple(r[k] for k in key) for r in rows])
-        for row in rows:
-            values = {c: row[c] for c in columns}
-            audit.append(_audit(name, ids[tuple(row[k] for k in key)], key, values, None, values,
-                                "insert", now, actor, import_id))
-    assert report.plan is not None
-    report.plan.tables[name] = work.plan
-    report.inserted[name] = work.plan.added
-    report.updated[name] = work.plan.changed
-    report.unchanged[name] = work.plan.unchanged
+    if not work.updates.is_empty():
+        _update_rows(conn, table, work, import_id)
+        audit = work.before_after.select(
+            pl.col("action"), pl.lit(name).alias("table_name"), pl.col("id").alias("record_id"),
+            pl.col("key").alias("record_key"), "before", "after")
+        rows = [{**r, "at": now, "actor": actor, "import_id": import_id, "kind": "record"} for r in audit.to_dicts()]
+        conn.execute(audit_log.insert(), rows)
+    if not work.inserts.is_empty():
+        last = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+        rows = work.inserts.with_columns(pl.lit(import_id).alias("import_id"), pl.lit(1).alias("version"))
+        if conn.dialect.name == "sqlite":
+            # the write transaction holds SQLite's only write lock: the ids after the largest
+            # stored one are this import's, given here as SQLite would (one run)
+            ranges = [(last + 1, last + rows.height, rows.height)]
+            if not copy_staged(conn, staged, name, rows.height, last + 1, {"import_id": import_id, "version": 1}):
+                insert_frame(conn, name, rows.with_row_index("id", offset=last + 1).with_columns(
+                    pl.col("id").cast(pl.Int64)))
+        else:
+            insert_frame(conn, name, rows)
+            ranges = _inserted_ranges(conn, table, import_id, last)
+        conn.execute(audit_log.insert(), [
+            {"at": now, "actor": actor, "action": "insert", "table_name": name, "record_id": first,
+             "last_record_id": last, "record_key": json.dumps({"rows": count}), "before": None, "after": None,
+             "import_id": import_id, "kind": "record"} for first, last, count in ranges])
 
 
-def _ids_by_key(conn: sa.Connection, table: sa.Table, key: list[str], wanted: list[tuple]) -> dict[tuple, int]:
-    wanted_set = set(wanted)
-    out = {}
-    for row in conn.execute(sa.select(table.c.id, *[table.c[k] for k in key])):
-        k = tuple(row[1:])
-        if k in wanted_set:
-            out[k] = row[0]
-    return out
+def _update_rows(conn: sa.Connection, table: sa.Table, work: TableWork, import_id: int) -> None:
+    updates = work.updates
+    if work.name == "lesions":
+        # a lesion_id moving from one stored lesion to another: free it first
+        moving = updates.filter(pl.col("_old_lesion_id").is_not_null()
+                                & pl.col("lesion_id").ne_missing(pl.col("_old_lesion_id")))
+        if not moving.is_empty():
+            conn.execute(table.update().where(table.c.id == sa.bindparam("_id")).values(lesion_id=None),
+                         [{"_id": i} for i in moving["id"].to_list()])
+    names = data_columns(work.name) + ["source_file", "source_row", "version", HASH]
+    statement = table.update().where(table.c.id == sa.bindparam("_id")).values(
+        {**{c: sa.bindparam(f"_v_{c}") for c in names}, "deleted_at": None, "import_id": import_id})
+    params = updates.select(pl.col("id").alias("_id"), *[pl.col(c).alias(f"_v_{c}") for c in names]).to_dicts()
+    conn.execute(statement, params)
 
 
-def _audit(name: str, record_id: int, key: list[str], values: dict[str, object],
-           before: dict[str, object] | None, after: dict[str, object] | None, action: str,
-           now: dt.datetime, actor: str, import_id: int | None) -> dict[str, object]:
-    return {
-        "at": now, "actor": actor, "action": action, "table_name": name, "record_id": record_id,
-        "record_key": record_json({k: values[k] for k in key}),
-        "before": record_json(before) if before is not None else None,
-        "after": record_json(after) if after is not None else None,
-        "import_id": import_id,
-    }
-
-
-def _source_file(dataset: Dataset, name: str) -> str | None:
-    if not dataset.sha256:
-        return None
-    files = list(dataset.sha256)
-    if len(files) == 1 and files[0].lower().endswith(".xlsx"):
-        return f"{files[0]}[{name}]"
-    return next((f for f in files if f.strip().lower() == f"{name}.csv"), None)
+def _inserted_ranges(conn: sa.Connection, table: sa.Table, import_id: int, after: int) -> list[tuple[int, int, int]]:
+    """The record ids this import added to ``table`` (all above ``after``, the largest id before
+    it), as (first, last, count) runs of consecutive ids (one run, unless another writer added
+    rows in between); read through the primary key, from ``after`` on."""
+    numbered = sa.select(table.c.id, (table.c.id - sa.func.row_number().over(order_by=table.c.id)).label("run")) \
+        .where(table.c.id > after, table.c.import_id == import_id, table.c.version == 1).subquery()
+    query = sa.select(sa.func.min(numbered.c.id), sa.func.max(numbered.c.id), sa.func.count()) \
+        .group_by(numbered.c.run).order_by(sa.func.min(numbered.c.id))
+    return [tuple(r) for r in conn.execute(query)]

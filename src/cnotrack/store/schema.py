@@ -6,7 +6,13 @@ so the store holds exactly what the format carries. Each record row also has:
 - ``id`` (surrogate key), ``version`` (raised on every change, for stale-edit detection),
   ``deleted_at`` (deletes are soft);
 - ``extra``: the extra attributes kept with ``--keep-extra``, as a JSON object;
-- provenance: ``import_id``, ``source_file``, ``source_sha256``, ``source_row``.
+- provenance: ``import_id``, ``source_file``, ``source_row`` (the file's SHA-256 is in
+  ``imports.files``: ``cnotrack.store.provenance``);
+- ``row_hash``: the stable hash of its data columns that the import compares (null after a web edit).
+
+``data_state`` is one row whose ``generation`` every write of clinical data raises in its own
+transaction (``cnotrack.store.state``), so that a cache of an evaluation can tell, with one
+query, whether the data changed.
 
 The web application adds ``users`` (argon2id password hashes, a role, a center) and
 ``sessions`` (the SHA-256 of each signed-in browser's session token, with its CSRF token).
@@ -21,7 +27,7 @@ import sqlalchemy as sa
 
 from ..exchange.schema import ColumnSpec, exchange_format
 
-__all__ = ["RECORD_TABLES", "audit_log", "imports", "metadata", "record_table", "sessions", "users"]
+__all__ = ["RECORD_TABLES", "audit_log", "data_state", "imports", "metadata", "record_table", "sessions", "users"]
 
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
@@ -58,6 +64,8 @@ audit_log = sa.Table(
               comment="insert, update, delete, restore; for security events see cnotrack.users"),
     sa.Column("table_name", sa.String(40), nullable=False),
     sa.Column("record_id", sa.Integer, nullable=True, comment="null only for a security event without a user"),
+    sa.Column("last_record_id", sa.Integer, nullable=True,
+              comment="an import's added rows: record_id to last_record_id, one audit row per run of ids"),
     sa.Column("record_key", sa.Text, nullable=False, comment="JSON of the natural key"),
     sa.Column("before", sa.Text, nullable=True, comment="JSON of the row before"),
     sa.Column("after", sa.Text, nullable=True, comment="JSON of the row after"),
@@ -68,6 +76,15 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_kind", "kind"),
 )
 
+data_state = sa.Table(
+    "data_state", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False, comment="always 1: one row"),
+    sa.Column("store_id", sa.String(32), nullable=False,
+              comment="random, set when the row is made: a database made again gets another"),
+    sa.Column("generation", sa.BigInteger, nullable=False,
+              comment="raised in the transaction of every write of clinical data (cnotrack.store.state)"),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+)
 
 users = sa.Table(
     "users", metadata,
@@ -123,8 +140,10 @@ def _record_table(name: str) -> sa.Table:
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=True),
         sa.Column("source_file", sa.Text, nullable=True),
-        sa.Column("source_sha256", sa.String(64), nullable=True),
         sa.Column("source_row", sa.Integer, nullable=True),
+        sa.Column("row_hash", sa.BigInteger, nullable=True,
+                  comment="stable hash of the data columns written by an import (cnotrack.store.changes); "
+                          "null after a web edit"),
     )
 
 
