@@ -162,8 +162,8 @@ def test_the_report_api_is_what_its_all_says():
     import cnotrack.report as module
 
     assert sorted(module.__all__) == sorted([
-        "FORMATS", "NO_ADVICE", "Figure", "Outcome", "Report", "ReportTable", "build_report",
-        "format_generated_at", "report_bytes", "write_report"])
+        "FORMATS", "LISTING_MAX_ROWS", "NO_ADVICE", "Figure", "Outcome", "Report", "ReportTable", "build_report",
+        "format_generated_at", "listing_csv", "listing_files", "report_bytes", "write_report"])
     for name in module.__all__:
         assert hasattr(module, name), name
 

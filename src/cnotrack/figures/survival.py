@@ -12,7 +12,9 @@ The statistics are computed elsewhere; this module only draws them. Each curve i
     }
 
 A curve that does not start at time 0 is drawn from (0, 1). It is drawn as a step function to
-its last event or censoring time; a censored patient is a vertical tick on the curve. The
+its last event or censoring time; a censored patient is a vertical tick on the curve (one tick
+per distinct censoring time to 0.01 year, so that a registry's figure does not carry a mark per
+patient). The
 numbers at risk are printed under the axis at their times, one row per curve, and those times
 become the axis ticks.
 """
@@ -30,6 +32,8 @@ from ._svg import FigureInputError, figure_style, figure_svg, message_svg
 from .palette import SERIES_COLOURS
 
 __all__ = ["KaplanMeierCurve", "km_svg"]
+
+_TICK_DECIMALS = 2   # censor ticks are drawn once per 0.01 year
 
 
 class KaplanMeierCurve(TypedDict, total=False):
@@ -71,7 +75,9 @@ def _checked(curves: Sequence[Any]) -> list[dict[str, Any]]:
             if len(row) != 2:
                 raise FigureInputError(f"{where} ({label}).at_risk rows must be [time, n at risk] (got {row!r})")
             at_risk.append((float(row[0]), int(row[1])))
-        censor = sorted(float(t) for t in (_field(curve, "censor_times") or []))
+        # one tick per distinct time (to 0.01 year, under 4 days: closer ticks coincide on the
+        # figure); a registry's figure would otherwise carry one mark per censored patient
+        censor = sorted({round(float(t), _TICK_DECIMALS) for t in (_field(curve, "censor_times") or [])})
         out.append({"label": label, "times": times, "survival": survival, "censor_times": censor,
                     "at_risk": at_risk})
     return out

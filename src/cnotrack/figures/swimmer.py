@@ -8,6 +8,10 @@ is ongoing: it is drawn to the patient's last assessment and ends in an arrow he
 (assessments) are ticks above the bars; imaging studies are markers below them, one marker
 shape per modality. The thin grey line is the follow-up, from the index date to the last
 assessment.
+
+Above :data:`SWIMMER_MAX_PATIENTS` (50) eligible patients the figure is a summary instead
+(:mod:`cnotrack.figures.swimmer_summary`): patients in follow-up and on each drug class over
+time, visits and scans per quarter year.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ from ..engine.cohort import drug_table
 from ..vocabulary import drugs
 from ._svg import figure_style, figure_svg, message_svg, modality_label
 from .palette import INK, MODALITY_MARKERS, drug_class_colour
+from .swimmer_summary import SWIMMER_MAX_PATIENTS, swimmer_summary_svg
 
 if TYPE_CHECKING:
     from ..engine.evaluate import Evaluation
     from ..exchange.dataset import Dataset
 
-__all__ = ["swimmer_svg"]
+__all__ = ["SWIMMER_MAX_PATIENTS", "swimmer_svg"]
 
 _YEAR = 365.25
 _BAR_BAND = 0.5          # the part of a lane's height that the bars share
@@ -53,11 +58,16 @@ def _tracks(courses: list[dict]) -> int:
     return max(len(ends), 1)
 
 
-def swimmer_svg(evaluation: Evaluation, dataset: Dataset, *, title: str = "Treatments, visits and scans per patient") -> str:
-    """The swimmer plot of the evaluation's eligible patients as an SVG document."""
+def swimmer_svg(evaluation: Evaluation, dataset: Dataset, *, title: str = "Treatments, visits and scans per patient",
+                max_patients: int = SWIMMER_MAX_PATIENTS) -> str:
+    """The swimmer plot of the evaluation's eligible patients as an SVG document; with more
+    than ``max_patients`` of them (default :data:`SWIMMER_MAX_PATIENTS`) the summary of
+    :func:`cnotrack.figures.swimmer_summary.swimmer_summary_svg` instead."""
     cohort = evaluation.cohort.eligible.select("patient_id", "index_date", "last_assessment_date")
     if cohort.is_empty():
         return message_svg(title, "no patients: nobody in the dataset is eligible for the protocol")
+    if cohort.height > max_patients:
+        return swimmer_summary_svg(evaluation, dataset, cohort, title, max_patients)
     index_name = evaluation.protocol.index_treatment.name
     patients = (cohort.with_columns(_years("last_assessment_date").fill_null(0.0).alias("follow_up"))
                 .sort(["follow_up", "patient_id"], descending=[True, False]))
@@ -84,26 +94,38 @@ def swimmer_svg(evaluation: Evaluation, dataset: Dataset, *, title: str = "Treat
     with figure_style():
         fig = Figure(figsize=(11.5, 1.6 + 0.5 * n))
         ax = fig.add_subplot()
+        # one artist per kind of mark (not one per course or visit): matplotlib's cost is per artist
+        nan = float("nan")
+        ax.plot([v for pid in order for v in (0.0, follow_up[pid], nan)],
+                [v for pid in order for v in (lane[pid], lane[pid], nan)], color="#BBBBBB", lw=1, zorder=1)
+        bars, arrows = [], {}
         for pid in order:
-            y = lane[pid]
-            ax.plot([0, follow_up[pid]], [y, y], color="#BBBBBB", lw=1, zorder=1)
             mine = by_patient.get(pid, [])
-            tracks = _tracks(mine)
-            height = _BAR_BAND / tracks
+            height = _BAR_BAND / _tracks(mine)
             for course in mine:
                 colour = drug_class_colour(course["drug_class"])
-                centre = y + _BAR_BAND / 2 - (course["track"] + 0.5) * height
-                ax.barh(centre, max(course["end"] - course["start"], 0.01), left=course["start"], height=height * 0.9,
-                        color=colour, edgecolor=INK, linewidth=0.4, zorder=2)
+                centre = lane[pid] + _BAR_BAND / 2 - (course["track"] + 0.5) * height
+                bars.append((centre, max(course["end"] - course["start"], 0.01), course["start"], height * 0.9, colour))
                 if course["ongoing"]:
-                    ax.plot([course["end"]], [centre], marker=">", markersize=7, color=colour,
-                            markeredgecolor=INK, markeredgewidth=0.6, zorder=3, clip_on=False)
-        for pid, t in visits.sort(["patient_id", "t"]).iter_rows():
-            ax.plot([t], [lane[pid] + 0.36], marker="|", markersize=7, color=INK, markeredgewidth=1.1, zorder=4)
+                    arrows.setdefault(colour, []).append((course["end"], centre))
+        if bars:
+            centres, widths, lefts, heights, colours = zip(*bars)
+            ax.barh(centres, widths, left=lefts, height=heights, color=colours, edgecolor=INK, linewidth=0.4, zorder=2)
+        for colour, points in arrows.items():
+            ax.plot([x for x, _ in points], [y for _, y in points], marker=">", markersize=7, color=colour,
+                    markeredgecolor=INK, markeredgewidth=0.6, linestyle="none", zorder=3, clip_on=False)
+        visit_rows = visits.sort(["patient_id", "t"]).with_columns(
+            pl.col("patient_id").replace_strict(lane, return_dtype=pl.Float64).alias("lane"))
+        if visit_rows.height:
+            ax.plot(visit_rows["t"].to_list(), (visit_rows["lane"] + 0.36).to_list(), marker="|", markersize=7,
+                    color=INK, markeredgewidth=1.1, linestyle="none", zorder=4)
         modalities = sorted(set(scans["modality"].to_list()))
-        for pid, t, modality in scans.sort(["patient_id", "t", "modality"]).iter_rows():
-            ax.plot([t], [lane[pid] - 0.37], marker=MODALITY_MARKERS.get(modality, "X"), markersize=6,
-                    markerfacecolor="#ffffff", markeredgecolor=INK, markeredgewidth=1, linestyle="none", zorder=4)
+        scan_rows = scans.with_columns(pl.col("patient_id").replace_strict(lane, return_dtype=pl.Float64).alias("lane"))
+        for modality in modalities:
+            mine = scan_rows.filter(pl.col("modality") == modality).sort(["patient_id", "t"])
+            ax.plot(mine["t"].to_list(), (mine["lane"] - 0.37).to_list(), marker=MODALITY_MARKERS.get(modality, "X"),
+                    markersize=6, markerfacecolor="#ffffff", markeredgecolor=INK, markeredgewidth=1, linestyle="none",
+                    zorder=4)
         ax.axvline(0, color=INK, linestyle="--", linewidth=1, zorder=0)
         ax.text(0, n - 0.2, f"index: start of {index_name}", fontsize=8, va="bottom", ha="center", color=INK,
                 clip_on=False)

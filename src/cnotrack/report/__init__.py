@@ -13,14 +13,20 @@ the file's suffix names:
 
 Every format shows the banner (when given) at the top and ends with "cnotrack supports
 research; it gives no treatment advice."
+
+A per-patient listing table of more than ``LISTING_MAX_ROWS`` (100) rows shows its first 100
+rows and goes whole into a CSV file (attached to the PDF, beside an HTML or Word report;
+``listing_files`` names them), and the report says where and how many rows it has.
 """
 
+from .attachments import LISTING_MAX_ROWS, listing_csv, listing_files
 from .build import build_report, format_generated_at
 from .model import NO_ADVICE, Figure, Outcome, Report, ReportTable
 from .write import FORMATS, report_bytes, write_report
 
 __all__ = [
     "FORMATS",
+    "LISTING_MAX_ROWS",
     "NO_ADVICE",
     "Figure",
     "Outcome",
@@ -28,6 +34,8 @@ __all__ = [
     "ReportTable",
     "build_report",
     "format_generated_at",
+    "listing_csv",
+    "listing_files",
     "report_bytes",
     "write_report",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
+
 from .. import __version__
 from ..engine.evaluate import Evaluation
 from ..exchange.dataset import Dataset
@@ -13,6 +15,7 @@ from ..render.text import analyses_not_run, published_agrees, result_cell
 from ..words import counted
 from ..results import CountResult, DistributionResult, EndpointResult, ProportionResult, TimeToEventResult
 from ..statistics import CLOPPER_PEARSON, clopper_pearson
+from .attachments import capped_listing
 from .comparisons import comparison_tables
 from .completeness import completeness_table
 from .figures import report_figures
@@ -53,6 +56,13 @@ def build_report(evaluation: Evaluation, dataset: Dataset, *, banner: str | None
         stats = statistics_for(evaluation, dataset)
     p = evaluation.protocol
     excluded = evaluation.cohort.excluded
+    listing, listing_full = capped_listing(patient_listing(evaluation))
+    excluded_table = None
+    if excluded.height:   # a registry excludes thousands: the first rows here, all in a CSV
+        whole = ReportTable("excluded-patients", "Excluded patients", ("Patient", "Reason excluded"),
+                            tuple(excluded.select(pl.all().cast(pl.String).fill_null("")).rows()))
+        (excluded_table,), cut = capped_listing([whole])
+        listing_full = cut + listing_full
     figures, figure_notes = report_figures(evaluation, dataset, stats)
     not_run = list(dict.fromkeys([*analyses_not_run(evaluation, stats), *figure_notes]))
     notes = [note for note in dict.fromkeys(stats.table_one.notes) if note not in not_run]
@@ -73,8 +83,7 @@ def build_report(evaluation: Evaluation, dataset: Dataset, *, banner: str | None
         endpoint_definitions=[_definition(d) for d in definitions] if design != methods else [],
         statistical_methods=_statistical_methods(stats),
         cohort=cohort_sentence(evaluation),
-        excluded=ReportTable("excluded-patients", "Excluded patients", ("Patient", "Reason excluded"),
-                             tuple(tuple(str(c) for c in r) for r in excluded.iter_rows())) if excluded.height else None,
+        excluded=excluded_table,
         summary=summary_sentences(p.summary, evaluation.endpoints) if p.summary else [],
         outcomes=[_outcome(r) for r in evaluation.endpoints.values()],
         table_one=_table_one(stats.table_one) if stats.table_one.rows else None,
@@ -84,7 +93,8 @@ def build_report(evaluation: Evaluation, dataset: Dataset, *, banner: str | None
         figures=figures,
         completeness=completeness_table(evaluation, dataset),
         reference_limits=_reference_limits(evaluation),
-        listing=patient_listing(evaluation),
+        listing=listing,
+        listing_full=listing_full,
         notes=notes,
         not_run=not_run,
         comparisons=comparison_tables(evaluation),

@@ -18,6 +18,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from ..render.text import ALL_RAN, NOT_RUN_HEADING
+from .attachments import listing_note
 from .model import Figure, Report, ReportTable
 
 __all__ = ["figure_png", "inline_uses", "report_docx"]
@@ -145,7 +146,7 @@ def _widths(table: ReportTable, total_cm: float, size: float) -> list[Cm]:
     return [Cm(m + (room * f / sum(flexible) if sum(flexible) else 0.0)) for m, f in zip(minimum, flexible)]
 
 
-def _table(document, table: ReportTable, *, size: float = 9, width_cm: float = 17.0) -> None:
+def _table(document, table: ReportTable, *, size: float = 9, width_cm: float = 17.0, place: str | None = None) -> None:
     title = document.add_paragraph()
     title.paragraph_format.keep_with_next = True
     title.add_run(table.title).bold = True
@@ -182,7 +183,8 @@ def _table(document, table: ReportTable, *, size: float = 9, width_cm: float = 1
         column.width = width
         for cell in column.cells:
             cell.width = width
-    for note in table.notes:
+    notes = [*table.notes, *([listing_note(table, place)] if table.total_rows is not None else [])]
+    for note in notes:
         paragraph = document.add_paragraph()
         paragraph.paragraph_format.space_after = Pt(2)
         _small(paragraph, note)
@@ -205,7 +207,9 @@ def _figure(document, figure: Figure, width: Cm) -> bool:
     return True
 
 
-def report_docx(report: Report) -> bytes:
+def report_docx(report: Report, *, place: str | None = None) -> bytes:
+    """The report as a Word document; ``place`` names the report file, so that a listing table
+    cut to its first rows says where its CSV is (``attachments.listing_note``)."""
     document = Document()
     for section in document.sections:
         section.left_margin = section.right_margin = Cm(2.0)
@@ -240,7 +244,7 @@ def report_docx(report: Report) -> bytes:
     if report.table_one is not None:
         _table(document, report.table_one)
     if report.excluded is not None:
-        _table(document, report.excluded)
+        _table(document, report.excluded, place=place)
     _table(document, report.outcomes_table())
     if report.comparisons:
         document.add_heading("Comparisons of groups", level=2)
@@ -283,7 +287,7 @@ def report_docx(report: Report) -> bytes:
     landscape.page_width, landscape.page_height = landscape.page_height, landscape.page_width
     document.add_heading("Per-patient listing", level=1)
     for table in report.listing:
-        _table(document, table, size=8, width_cm=25.7)
+        _table(document, table, size=8, width_cm=25.7, place=place)
 
     document.add_heading("Provenance", level=1)
     for label, value in (("Protocol", report.protocol_id), ("Dataset", report.dataset_source),

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from ..render.text import ALL_RAN
+from .attachments import listing_note
 from .model import Report
 
 __all__ = ["inline_svg", "report_html"]
@@ -79,10 +80,11 @@ def _css() -> str:
     return resources.files("cnotrack.report").joinpath("templates").joinpath("report.css").read_text("utf-8")
 
 
-def report_html(report: Report) -> str:
-    """The report as an HTML document (a string)."""
+def report_html(report: Report, *, place: str | None = None) -> str:
+    """The report as an HTML document (a string). ``place`` tells a cut listing table where its
+    CSV is (``"pdf"``: attached; a file name: beside that report; see ``attachments.listing_note``)."""
     template = _environment().get_template("report.html.j2")
     sections = [s for s in SECTIONS if (s[0] != "notes" or report.notes)
                 and (s[0] != "comparisons" or report.comparisons)]
     return template.render(r=report, css=Markup(_css()), outcomes=report.outcomes_table(), sections=sections,
-                           all_ran=ALL_RAN)
+                           all_ran=ALL_RAN, listing_note=lambda table: listing_note(table, place))

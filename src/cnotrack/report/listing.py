@@ -1,7 +1,12 @@
 """The per-patient listing: values at each timepoint, endpoint statuses, lesion fates and
-diagnostic criteria, one row per eligible patient (sorted by patient id)."""
+diagnostic criteria, one row per eligible patient (sorted by patient id).
+
+Every cell is made by a Polars expression over the whole cohort (no loop over patients); a
+report shows the first rows of a long table and its CSV all of them (``attachments``)."""
 
 from __future__ import annotations
+
+import polars as pl
 
 from ..engine.evaluate import Evaluation
 from ..engine.lesion_tracking import FATES
@@ -38,17 +43,18 @@ def _values(evaluation: Evaluation) -> ReportTable:
         else:
             groups.append((labels[tp], 1))
     header = ("Patient", *(_short_kind(kind, evaluation) for _, kind, _ in columns))
-    rows = []
-    for row in patients.iter_rows(named=True):
-        rows.append((row["patient_id"], *(_value(row, column, kind) for column, kind, _ in columns)))
+    cells = patients.select(pl.col("patient_id").cast(pl.String),
+                            *(_value(patients.schema, column, kind).alias(f"_{i}")
+                              for i, (column, kind, _) in enumerate(columns)))
     notes = ["A value is the one the protocol chose at the timepoint (closest to the target day inside "
              f"the window); {MISSING}: none."]
     if any(kind == "study" for _, kind, _ in columns):
         notes.append(f"Lesions: active lesions on the {evaluation.protocol.imaging_modality.replace('_', ' ')} "
                      "study chosen at the timepoint.")
-    if any(row.get(f"{c}.censor") for row in patients.iter_rows(named=True) for c, _, _ in columns):
+    censors = [f"{c}.censor" for c, _, _ in columns if f"{c}.censor" in patients.columns]
+    if censors and patients.select(pl.any_horizontal(pl.col(censors).cast(pl.String).fill_null("") != "").any()).item():
         notes.append("A value such as <0.5 was reported as below that limit.")
-    return ReportTable("listing-values", "Values at each timepoint", header, tuple(rows),
+    return ReportTable("listing-values", "Values at each timepoint", header, tuple(cells.rows()),
                        header_groups=tuple(groups), notes=tuple(notes))
 
 
@@ -56,31 +62,57 @@ def _short_kind(kind: str, evaluation: Evaluation) -> str:
     return "Lesions" if kind == "study" else kind_label(kind, evaluation)
 
 
-def _value(row: dict, column: str, kind: str) -> str:
-    value = row[column]
-    if value is None:
-        return MISSING
+def _number(value: pl.Expr) -> pl.Expr:
+    """A float as ``f"{value:g}"`` writes it for the values of a listing (6 significant digits,
+    no trailing ``.0``)."""
+    return value.round_sig_figs(6).cast(pl.String).str.replace(r"\.0$", "")
+
+
+def _text(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.Boolean:
+        return pl.when(value).then(pl.lit("True")).otherwise(pl.lit("False"))
+    return value.cast(pl.String)
+
+
+def _value(schema: pl.Schema, column: str, kind: str) -> pl.Expr:
+    """The cell of ``column``: the lesion count of a study, a number with its ``<`` when it was
+    reported below a limit, or the value as text; MISSING when there is none."""
+    value = pl.col(column)
     if kind == "study":
-        return str(row[column.replace("study@", "lesions@", 1)])
-    if isinstance(value, float):
-        return f"{row.get(f'{column}.censor') or ''}{value:g}"
-    return str(value)
+        shown = pl.col(column.replace("study@", "lesions@", 1)).cast(pl.String).fill_null(MISSING)
+    elif schema[column].is_float():
+        censor = (pl.col(f"{column}.censor").cast(pl.String).fill_null("") if f"{column}.censor" in schema
+                  else pl.lit(""))
+        shown = censor + _number(value)
+    else:
+        shown = _text(value, schema[column])
+    return pl.when(value.is_null()).then(pl.lit(MISSING)).otherwise(shown)
+
+
+def _yes_no(value: pl.Expr, yes: str = "yes", no: str = "no", unknown: str = "missing") -> pl.Expr:
+    return pl.when(value.is_null()).then(pl.lit(unknown)).when(value).then(pl.lit(yes)).otherwise(pl.lit(no))
+
+
+def _status(e, columns: list[str]) -> pl.Expr:
+    """An endpoint's cell: yes, no, missing, or n/a when the patient is not in its denominator."""
+    status = _yes_no(pl.col(e.id))
+    if e.among is None:
+        return status
+    if f"{e.id}.among" not in columns:
+        return pl.lit("missing")
+    among = pl.col(f"{e.id}.among")
+    return pl.when(among.fill_null(False)).then(status).when(among.is_not_null()).then(pl.lit("n/a")) \
+        .otherwise(pl.lit("missing"))
 
 
 def _statuses(evaluation: Evaluation) -> ReportTable:
     endpoints = [e for e in evaluation.protocol.endpoints if isinstance(e, Proportion)]
     header = ("Patient", *(f"E{i}" for i in range(1, len(endpoints) + 1)))
-    rows = []
-    for row in evaluation.patients.iter_rows(named=True):
-        cells = []
-        for e in endpoints:
-            if e.among is not None and row.get(f"{e.id}.among") is not True:
-                cells.append("n/a" if row.get(f"{e.id}.among") is False else "missing")
-            else:
-                cells.append({True: "yes", False: "no", None: "missing"}[row[e.id]])
-        rows.append((row["patient_id"], *cells))
+    patients = evaluation.patients
+    cells = patients.select(pl.col("patient_id").cast(pl.String),
+                            *(_status(e, patients.columns).alias(f"_{i}") for i, e in enumerate(endpoints)))
     key = tuple(f"E{i}: {_capital(evaluation.endpoints[e.id].label)} ({e.id})" for i, e in enumerate(endpoints, 1))
-    return ReportTable("listing-endpoints", "Endpoint status per patient", header, tuple(rows),
+    return ReportTable("listing-endpoints", "Endpoint status per patient", header, tuple(cells.rows()),
                        notes=key + ("yes/no: the patient meets the endpoint's definition or not; missing: a value "
                                     "the definition needs is missing; n/a: not in the endpoint's denominator.",))
 
@@ -101,18 +133,18 @@ def _fates(evaluation: Evaluation) -> list[ReportTable]:
             continue
         header = ("Patient", f"Lesions at {labels[first]}", *(f.capitalize() for f in FATES),
                   "Symptomatic new lesion")
-        rows = []
-        for row in patients.iter_rows(named=True):
-            if row[f"{prefix}.baseline"] is None:
-                rows.append((row["patient_id"], *([MISSING] * (len(FATES) + 1)), MISSING))
-                continue
-            symptomatic = {True: "yes", False: "no", None: "unknown"}[row[f"{prefix}.new_symptomatic"]]
-            if not row[f"{prefix}.new"]:
-                symptomatic = "no new lesion"
-            rows.append((row["patient_id"], str(row[f"{prefix}.baseline"]),
-                         *(str(row[f"{prefix}.{f}"]) for f in FATES), symptomatic))
+        studied = pl.col(f"{prefix}.baseline").is_not_null()
+        new = pl.col(f"{prefix}.new")
+        symptomatic = pl.when(new.fill_null(0) == 0).then(pl.lit("no new lesion")).otherwise(
+            _yes_no(pl.col(f"{prefix}.new_symptomatic"), unknown="unknown"))
+        counts = [pl.col(f"{prefix}.{name}") for name in ("baseline", *FATES)]
+        cells = patients.select(
+            pl.col("patient_id").cast(pl.String),
+            *(pl.when(studied).then(c.cast(pl.String).fill_null("None")).otherwise(pl.lit(MISSING)).alias(f"_{i}")
+              for i, c in enumerate(counts)),
+            pl.when(studied).then(symptomatic).otherwise(pl.lit(MISSING)).alias("_symptomatic"))
         tables.append(ReportTable(
             f"listing-fates-{first}-{second}", f"Lesion fates per patient, {labels[first]} to {labels[second]}",
-            header, tuple(rows),
+            header, tuple(cells.rows()),
             notes=(f"{MISSING}: the patient lacks a study at {labels[first]} or at {labels[second]}.",)))
     return tables

@@ -37,6 +37,7 @@ class ReportTable:
     sections: tuple[str | None, ...] = ()
     header_groups: tuple[tuple[str, int], ...] = ()
     notes: tuple[str, ...] = ()
+    total_rows: int | None = None       # set when the report shows only the first rows (the listing)
 
     def section_before(self, i: int) -> str | None:
         return self.sections[i] if i < len(self.sections) else None
@@ -99,11 +100,13 @@ class Report:
     completeness: ReportTable
     reference_limits: ReportTable | None
     listing: list[ReportTable]          # values, endpoint statuses, lesion fates, diagnostic criteria
+                                        # (each cut to its first rows above LISTING_MAX_ROWS)
     notes: list[str] = field(default_factory=list)          # other notes (Table 1's, ...)
     not_run: list[str] = field(default_factory=list)        # analyses that could not run, and why
     comparisons: list[ReportTable] = field(default_factory=list)   # outcomes per group, one per compare
     footer: str = NO_ADVICE
     source_files: list[tuple[str, str]] = field(default_factory=list)   # (file name, SHA-256 of its bytes)
+    listing_full: list[ReportTable] = field(default_factory=list)   # the listing tables that were cut, whole
     evaluation: Evaluation | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import CnotrackError
+from .attachments import listing_csv, listing_files
 from .model import Report
 
 __all__ = ["FORMATS", "check_report_path", "report_bytes", "write_report"]
@@ -31,11 +32,11 @@ def check_report_path(path: str | Path, *, option: str = "path") -> Path:
     return path
 
 
-def _renderer(suffix: str) -> Callable[[Report], bytes]:
+def _renderer(suffix: str, place: str | None = None) -> Callable[[Report], bytes]:
     if suffix == ".html":
         from .html import report_html
 
-        return lambda report: report_html(report).encode("utf-8")
+        return lambda report: report_html(report, place=place).encode("utf-8")
     if suffix == ".pdf":
         from .pdf import report_pdf
 
@@ -43,23 +44,31 @@ def _renderer(suffix: str) -> Callable[[Report], bytes]:
     if suffix == ".docx":
         from .docx import report_docx
 
-        return report_docx
+        return lambda report: report_docx(report, place=place)
     from .markdown import report_markdown
 
     return lambda report: report_markdown(report).encode("utf-8")
 
 
 def report_bytes(report: Report, suffix: str) -> bytes:
-    """The report in the format of ``suffix`` (``.html``, ``.pdf``, ``.docx`` or ``.md``)."""
+    """The report in the format of ``suffix`` (``.html``, ``.pdf``, ``.docx`` or ``.md``).
+    A listing table cut to its first rows says its CSV "comes with this report": take the
+    files from ``attachments.listing_csv`` (a PDF carries them attached)."""
     suffix = check_report_path(f"report{suffix}", option="suffix").suffix.lower()
     return _renderer(suffix)(report)
 
 
 def write_report(report: Report, path: str | Path) -> Path:
     """Write ``report`` to ``path`` in the format its suffix names (see :data:`FORMATS`);
-    the folder is made when missing. Returns the path written."""
+    the folder is made when missing. Returns the path written.
+
+    A listing table of more than ``LISTING_MAX_ROWS`` rows is cut in the report and written
+    whole as CSV: attached to a PDF, beside an HTML or Word file as ``<name>.<table id>.csv``
+    (:func:`~cnotrack.report.attachments.listing_files` lists them)."""
     path = check_report_path(path)
-    data = _renderer(path.suffix.lower())(report)
+    data = _renderer(path.suffix.lower(), place=path.name)(report)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+    for table, side in zip(report.listing_full, listing_files(report, path)):
+        side.write_bytes(listing_csv(table))
     return path
