@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import pytest
 
-from cnotrack.web import pages
+from cnotrack.web import evaluation_pages, services
 
 from .conftest import PASSWORD, assert_error_shape
 from .live import live_server
@@ -32,7 +32,7 @@ def held_reports(monkeypatch):
         assert release.wait(60), "the test never released the report"
         return b"<html>report</html>"
 
-    monkeypatch.setattr(pages, "_report_bytes", held)
+    monkeypatch.setattr(evaluation_pages, "_report_bytes", held)
     yield started, release
     release.set()
 
@@ -62,7 +62,7 @@ def test_a_report_that_fails_frees_the_users_slot(web, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the report writer broke")
 
-    monkeypatch.setattr(pages, "_report_bytes", broken)
+    monkeypatch.setattr(evaluation_pages, "_report_bytes", broken)
     client = web.client("viewer", raise_server_exceptions=False)
     assert client.get("/evaluation/download", params=HTML).status_code == 500
     monkeypatch.undo()
@@ -75,13 +75,13 @@ def test_simultaneous_downloads_of_one_user_are_served_once_and_refused_at_once(
     clients = [web.client("rome") for _ in range(6)]
     together = threading.Barrier(6, timeout=60)
     release = threading.Event()
-    original = pages.evaluate_for
+    original = services.evaluate_for  # what the evaluation cache runs on a miss
 
     def held(*args, **kwargs):
         assert release.wait(60), "the test never released the evaluation"
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(pages, "evaluate_for", held)
+    monkeypatch.setattr(services, "evaluate_for", held)
 
     def ask(client):
         together.wait()
@@ -104,7 +104,7 @@ _GATE = textwrap.dedent("""
 
     _port = os.environ.get("CNOTRACK_TEST_REPORT_GATE")
     if _port:
-        import cnotrack.web.pages as _pages
+        import cnotrack.web.evaluation_pages as _pages
 
         _original = _pages._report_bytes
 

@@ -12,15 +12,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import UserError
 from ..security_log import ACTIONS, security_events
-from ..users import (NoSuchUserError, Role, User, WrongPasswordError, add_user, delete_user, find_user, list_users,
+from ..users import (NoSuchUserError, Role, User, WrongPasswordError, add_user, delete_user, find_user,
                      reset_password, set_user_disabled, update_user)
 from .deps import change_own_password, page_user, set_session_cookie
 from .errors import ApiError
+from .listing import USER_SORT_KEYS, user_page as users_listed
 from .templating import render
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+#: The users a page of the Users page lists.
+USERS_PAGE_SIZE = 100
 UserName = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._@-]+$")]
 
 
@@ -45,15 +48,20 @@ async def _form(request: Request, *names: str) -> dict[str, str]:
     return {k: str(form.get(k) or "") for k in names}
 
 
-def _users_page(request: Request, status: int = 200, **context: Any) -> Response:
-    return render(request, "users.html", {"users": list_users(request.app.state.store),
+def _users_page(request: Request, status: int = 200, *, page: int = 1, sort: str | None = None,
+                **context: Any) -> Response:
+    listed = users_listed(request.app.state.store, sort=sort, page=page, size=USERS_PAGE_SIZE)
+    return render(request, "users.html", {"users": listed.items, "listed": listed,
+                                          "links": listed.links("/users") if listed.pages > 1 else [],
                                           "roles": [r.value for r in Role], "form": {}, **context}, status)
 
 
 @router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request, user: User = Depends(page_user)) -> Response:
+def users_page(request: Request, page: int = Query(1, ge=1, le=2**31 - 1),
+               sort: str = Query(USER_SORT_KEYS.default, max_length=40), user: User = Depends(page_user)) -> Response:
+    """The users, ``USERS_PAGE_SIZE`` a page, sorted in the database (``listing.user_page``)."""
     _admin(user)
-    return _users_page(request)
+    return _users_page(request, page=page, sort=sort)
 
 
 @router.post("/users", response_class=HTMLResponse)

@@ -14,12 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from .. import records
 from ..exchange.schema import ColumnSpec, exchange_format
 from ..security_log import ACTIONS, log_event, security_events
-from ..users import (NoSuchUserError, Role, User, WrongPasswordError, add_user, delete_user, list_users, reset_password, set_user_disabled,
+from ..users import (NoSuchUserError, Role, User, WrongPasswordError, add_user, delete_user, reset_password, set_user_disabled,
                      update_user)
 from .auth import COOKIE, end_session
 from .deps import api_user, change_own_password, login_or_refuse, set_session_cookie
 from .errors import ApiError, ErrorBody
-from .services import evaluate_for, evaluation_json
+from .listing import MAX_API_LIMIT, record_page, record_sort_keys, user_page
+from .services import cached_evaluation, evaluation_json, summary_json
 
 __all__ = ["router"]
 
@@ -204,18 +205,29 @@ def _add_record_routes(table: str) -> None:
     columns = exchange_format().table(table).column_names
     tag = [table]
 
+    sort_keys = record_sort_keys(table)
+
     def list_(request: Request, user: User = Depends(api_user),
               patient_id: Optional[str] = _text_filter("patient_id"),
               study_id: Optional[str] = _text_filter("study_id"),
               center: Optional[str] = _text_filter("center"),
-              limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=2**31 - 1)) -> dict[str, Any]:
+              sort: str = Query("id", max_length=40, description=(
+                  f"the order: one of {', '.join(sort_keys.columns)}, with '-' before it for descending "
+                  "(ties in record id order); any other value is a 422")),
+              limit: int = Query(100, ge=1, le=MAX_API_LIMIT, description="at most this many records"),
+              offset: int = Query(0, ge=0, le=2**31 - 1, description="skip this many records first")
+              ) -> dict[str, Any]:
         filters = {k: v for k, v in (("patient_id", patient_id), ("study_id", study_id), ("center", center))
                    if k in columns and v is not None}
-        items = records.list_records(request.app.state.store, user, table, filters=filters, limit=limit, offset=offset)
-        return {"items": items, "limit": limit, "offset": offset}
+        return record_page(request.app.state.store, user, table, filters=filters, sort=sort, limit=limit,
+                           offset=offset)
 
-    list_.__doc__ = f"The {table} records you may see (filter by {', '.join(c for c in ('patient_id', 'study_id', 'center') if c in columns)})."
-    item_list = create_model(f"{_camel(table)}List", items=(list[record_model], ...), limit=(int, ...), offset=(int, ...))
+    list_.__doc__ = (f"The {table} records you may see (filter by "
+                     f"{', '.join(c for c in ('patient_id', 'study_id', 'center') if c in columns)}), a page at "
+                     "a time: ``limit`` records after skipping ``offset``, in the order ``sort``; ``total`` counts "
+                     "every record the filters keep. Sorting, paging and counting run in the database.")
+    item_list = create_model(f"{_camel(table)}List", items=(list[record_model], ...), total=(int, ...),
+                             limit=(int, ...), offset=(int, ...), sort=(str, ...))
     router.add_api_route(f"/{table}", list_, methods=["GET"], response_model=item_list, tags=tag,
                          name=f"list_{table}", summary=f"List {table}")
 
@@ -258,22 +270,29 @@ for _table in records.RECORD_TYPES:
 
 @router.get("/evaluation", tags=["evaluation"], response_model=dict[str, Any])
 def evaluation(request: Request, protocol: str = Query("pardeo2017", max_length=100),
+               detail: bool = Query(True, description="with the rows per patient, per lesion and per diagnostic "
+                                    "criterion (patients, lesions, diagnostic_criteria); false: the summary only"),
                user: User = Depends(api_user)) -> dict[str, Any]:
-    """``cnotrack evaluate --format json`` on the patients you may see (one evaluation or report
-    at a time per user: a second one while the first runs gets 429)."""
-    with request.app.state.report_slots.hold(user):
-        return evaluation_json(evaluate_for(request.app.state.store, user, protocol))
+    """``cnotrack evaluate --format json`` on the patients you may see, with every patient's and
+    lesion's row unless ``detail=false`` (one evaluation or report at a time per user: a second
+    one while the first runs gets 429). The evaluation is computed once per state of the data
+    and kept until the next change: asking again costs no evaluation."""
+    state = request.app.state
+    with state.report_slots.hold(user):
+        entry = cached_evaluation(state.evaluations, state.store, user, protocol)
+        return evaluation_json(entry.evaluation) if detail else summary_json(entry)
 
 
 @router.get("/audit", tags=["audit"], response_model=AuditList)
 def audit(request: Request, user: User = Depends(api_user),
           table: Optional[str] = Query(None, max_length=40, pattern=r"^[a-z_]+$"),
           record_id: Optional[int] = Query(None, ge=1, le=2**31 - 1),
-          limit: int = Query(1000, ge=1, le=100_000),
+          limit: int = Query(1000, ge=1, le=MAX_API_LIMIT, description="at most this many entries"),
           offset: int = Query(0, ge=0, le=2**31 - 1, description="skip this many of the newest entries")
           ) -> dict[str, Any]:
     """The audit trail (who, when, which record, before and after) of the records you may see:
-    the newest ``limit`` entries after skipping the ``offset`` newest, oldest first."""
+    the newest ``limit`` entries (at most 1000) after skipping the ``offset`` newest, oldest
+    first; for the next page, ask again with ``offset`` raised by ``limit``."""
     return {"items": records.audit_trail(request.app.state.store, user, table=table, record_id=record_id,
                                          limit=limit, offset=offset)}
 
@@ -284,10 +303,17 @@ def _admin(user: User) -> None:
 
 
 @router.get("/users", tags=["users"], response_model=list[UserOut])
-def users(request: Request, user: User = Depends(api_user)) -> list[dict[str, Any]]:
-    """Every user (admins only)."""
+def users(request: Request, user: User = Depends(api_user),
+          sort: str = Query("username", max_length=40, description=(
+              "the order: username, role, center or created_at, with '-' before it for descending "
+              "(deleted users last); any other value is a 422")),
+          limit: int = Query(MAX_API_LIMIT, ge=1, le=MAX_API_LIMIT, description="at most this many users"),
+          offset: int = Query(0, ge=0, le=2**31 - 1, description="skip this many users first")
+          ) -> list[dict[str, Any]]:
+    """The users (admins only), ``limit`` of them after skipping ``offset``, sorted in the database."""
     _admin(user)
-    return [u.as_json() for u in list_users(request.app.state.store)]
+    page = user_page(request.app.state.store, sort=sort, size=limit, offset=offset, max_size=MAX_API_LIMIT)
+    return [u.as_json() for u in page.items]
 
 
 @router.post("/users", tags=["users"], response_model=UserOut, status_code=201)
@@ -315,7 +341,7 @@ def _manage(user: User, change, *args: Any, **kwargs: Any) -> User:
 def user_events(request: Request, user: User = Depends(api_user),
                 action: Optional[str] = Query(None, max_length=20, pattern=r"^[a-z_]+$",
                                               description=f"one of {', '.join(ACTIONS)}"),
-                limit: int = Query(500, ge=1, le=100_000)) -> list[dict[str, Any]]:
+                limit: int = Query(500, ge=1, le=MAX_API_LIMIT)) -> list[dict[str, Any]]:
     """The security events, newest first (admins only): logins, failed logins, lock-outs,
     logouts, user changes and report downloads. Never a password."""
     _admin(user)

@@ -10,7 +10,9 @@ same library functions (``cnotrack.records``, ``cnotrack.users``, the engine). A
   status and the signed-in user (or ``-``): never a body or a record's values;
 - every request body is counted as it arrives and stopped with 413 past its limit
   (``limits``: 1 MB, 50 MB for a dataset upload), before any route or the CSRF check reads it;
-- errors have one shape (``errors``).
+- errors have one shape (``errors``);
+- evaluations are computed once per state of the data, protocol and user scope
+  (``evaluation_cache``), and lists are paged and sorted in the database (``listing``).
 """
 
 from __future__ import annotations
@@ -119,13 +121,15 @@ async def _answer_server_error(scope: Scope, receive: Receive, send: Send, exc: 
 
 def create_app(store_url: str | None = None, *, store: Store | None = None,
                clock: Callable[[], float] | None = None, idle_timeout: dt.timedelta = IDLE_TIMEOUT,
-               forwarded_allow_ips: Sequence[str] = ()) -> FastAPI:
+               forwarded_allow_ips: Sequence[str] = (), evaluation_cache_size: int = 16) -> FastAPI:
     """The web application over the database at ``store_url`` (see ``open_store``), or over an
     open ``store``. ``clock`` (seconds, monotonic) drives the login throttle and the sessions'
     expiry and idle timeout; tests pass their own. A session unused for ``idle_timeout`` ends.
     ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from the proxies (IP
-    addresses or networks) in ``forwarded_allow_ips``: by default from nobody."""
-    from . import api, imaging_pages, import_pages, pages
+    addresses or networks) in ``forwarded_allow_ips``: by default from nobody. The evaluations
+    are kept per state of the data (``evaluation_cache``), at most ``evaluation_cache_size``."""
+    from . import api, evaluation_pages, imaging_pages, import_pages, pages
+    from .services import new_evaluation_cache
 
     app = FastAPI(title="cnotrack", version=__version__, openapi_url="/openapi.json", docs_url=None,
                   redoc_url=None, dependencies=[Depends(csrf_protect)],
@@ -140,12 +144,14 @@ def create_app(store_url: str | None = None, *, store: Store | None = None,
     app.state.login_key = secrets.token_bytes(32)
     app.state.report_slots = ReportSlots()
     app.state.pending_imports = {}
+    app.state.evaluations = new_evaluation_cache(evaluation_cache_size)
     app.add_middleware(SecurityHeaders)
     if forwarded_allow_ips:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(forwarded_allow_ips))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(evaluation_pages.router)
     app.include_router(imaging_pages.router)
     app.include_router(import_pages.router)
 

@@ -76,7 +76,8 @@ def not_run(evaluation) -> list[str]:
 
 
 def evaluation_view(evaluation) -> dict[str, Any]:
-    """The template's values beyond the protocol's names and the download links."""
+    """The template's values beyond the protocol's names, the download links and the patients
+    not in the cohort (listed a page at a time: ``evaluation_pages``)."""
     return {"endpoints": endpoint_rows(evaluation), "comparisons": comparison_tables(evaluation),
             "not_run": not_run(evaluation), "not_run_heading": NOT_RUN_HEADING, "all_ran": ALL_RAN,
-            "excluded": evaluation.cohort.excluded.to_dicts(), "methods": evaluation.methods()}
+            "methods": evaluation.methods()}

@@ -8,29 +8,35 @@ import csv
 import io
 import json
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from .. import records
 from ..errors import DatasetError, RecordConflictError
-from ..store.schema import record_table
 from ..users import User
 from ..security_log import log_event
 from .auth import COOKIE, LOGIN_COOKIE, end_session, login_form_token
 from .deps import login_or_refuse, page_user, set_session_cookie
 from .errors import ApiError
-from .evaluation_view import endpoint_rows, evaluation_view
+from .evaluation_view import endpoint_rows
 from .forms import form_fields, form_values, record_title
-from .services import evaluate_for, evaluation_json, protocol_names
+from .listing import MAX_PAGE_SIZE, Page
+from .patient_list import PATIENT_SORT_KEYS, patient_list_page
+from .services import cached_evaluation
 from .templating import render
-from .timeline import completeness_rows, patient_timeline
+from .timeline import patient_timeline
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+#: The protocol whose cohort and results the dashboard shows, and its patients a page.
+DASHBOARD_PROTOCOL = "pardeo2017"
+DASHBOARD_PAGE_SIZE = 50
+#: The audit trail's entries a page.
+AUDIT_PAGE_SIZE = 100
 #: A record id in a page's path: anything else (too large, negative, not a number) is a 404.
 RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -89,32 +95,33 @@ def logout_submit(request: Request, user: User = Depends(page_user)) -> Response
 # ---- the cohort -------------------------------------------------------------------------------
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, user: User = Depends(page_user)) -> Response:
-    store = request.app.state.store
-    dataset = records.visible_dataset(store, user)
-    evaluation = evaluate_for(store, user, "pardeo2017", statistics=False)
-    eligible = set(evaluation.cohort.eligible["patient_id"].to_list())
-    ids = _patient_record_ids(store, user)
-    rows = completeness_rows(dataset)
-    for row in rows:
-        row["record_id"] = ids.get(row["patient_id"])
-        row["in_cohort"] = row["patient_id"] in eligible
-    return render(request, "dashboard.html", {"patients": rows, "endpoints": _endpoint_rows(evaluation),
-                                              "n_eligible": evaluation.n, "protocol": "pardeo2017"})
+def dashboard(request: Request, page: int = Query(1, ge=1, le=2**31 - 1),
+              size: int = Query(DASHBOARD_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+              sort: str = Query(PATIENT_SORT_KEYS.default, max_length=40), user: User = Depends(page_user)) -> Response:
+    """The cohort: one page of the patients (sorted and paged in the database), and the
+    ``pardeo2017`` results (from the evaluation cache). An htmx request (``HX-Request``) for
+    another page gets the patient list alone."""
+    state = request.app.state
+    PATIENT_SORT_KEYS.parse(sort)  # a refused sort is a 422 before it costs an evaluation
+    entry = cached_evaluation(state.evaluations, state.store, user, DASHBOARD_PROTOCOL, statistics=False)
+    cohort = entry.derived("eligible_ids", lambda e: frozenset(e.cohort.eligible["patient_id"].to_list()))
+    listed = patient_list_page(state.store, user, page=page, size=size, sort=sort, cohort=cohort)
+    context = {"patients": listed.items, "listed": listed, "links": listed.links("/") if listed.pages > 1 else [],
+               "sort_links": _sort_links(listed), "protocol": DASHBOARD_PROTOCOL}
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "_patient_list.html", context)
+    return render(request, "dashboard.html", {**context, "endpoints": entry.derived("endpoint_rows", endpoint_rows),
+                                              "n_eligible": entry.evaluation.n})
 
 
-def _patient_record_ids(store, user: User) -> dict[str, int]:
-    """The record id of each patient ``user`` may see."""
-    patients = record_table("patients")
-    query = sa.select(patients.c.patient_id, patients.c.id).where(patients.c.deleted_at.is_(None))
-    if not user.is_admin:
-        query = query.where(patients.c.center == user.center)
-    with store.engine.connect() as conn:
-        return dict(conn.execute(query).all())
-
-
-def _endpoint_rows(evaluation) -> list[dict[str, str]]:
-    return endpoint_rows(evaluation)
+def _sort_links(listed: Page) -> dict[str, str]:
+    """Per sort key, the address of the first page sorted by it (descending if it is the current key)."""
+    current = listed.sort.lstrip("-")
+    out = {}
+    for key in PATIENT_SORT_KEYS.columns:
+        order = f"-{key}" if key == current and not listed.sort.startswith("-") else key
+        out[key] = f"/?{urlencode({'page': 1, 'size': listed.size, 'sort': order})}"
+    return out
 
 
 @router.get("/patients/{record_id}", response_class=HTMLResponse)
@@ -245,73 +252,6 @@ async def delete_record_submit(request: Request, table: str, record_id: RecordId
     return _see_other("/" if table == "patients" else _back_url(request, user, table, record))
 
 
-# ---- evaluation -------------------------------------------------------------------------------
-
-@router.get("/evaluation", response_class=HTMLResponse)
-async def evaluation_page(request: Request, protocol: str = Query("pardeo2017", max_length=100),
-                          user: User = Depends(page_user)) -> Response:
-    with request.app.state.report_slots.hold(user):  # one evaluation or report at a time per user
-        evaluation = await run_in_threadpool(evaluate_for, request.app.state.store, user, protocol)
-    return render(request, "evaluation.html", {
-        "protocol": protocol, "protocols": protocol_names(), "evaluation": evaluation,
-        **evaluation_view(evaluation), "has_report": _report_module() is not None})
-
-
-def _report_module():
-    try:
-        from .. import report
-    except ImportError:
-        return None
-    return report if hasattr(report, "build_report") and hasattr(report, "write_report") else None
-
-
-_REPORT_FORMATS = {"html": (".html", "text/html; charset=utf-8"), "pdf": (".pdf", "application/pdf"),
-                   "docx": (".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")}
-
-
-@router.get("/evaluation/download")
-async def evaluation_download(request: Request, protocol: str = Query("pardeo2017", max_length=100),
-                              format: str = Query("json", pattern="^(json|markdown|html|pdf|docx)$"),
-                              user: User = Depends(page_user)) -> Response:
-    """The evaluation as JSON or Markdown, or its report (``cnotrack.report``) as HTML, PDF or Word:
-    one at a time per user (a second request while one runs gets 429), and audited."""
-    with request.app.state.report_slots.hold(user):
-        response = await _download(request, protocol, format, user)
-    log_event(request.app.state.store, "download", actor=user.username, subject=user,
-              key={"username": user.username, "protocol": protocol, "format": format})
-    return response
-
-
-async def _download(request: Request, protocol: str, format: str, user: User) -> Response:
-    store = request.app.state.store
-    evaluation = await run_in_threadpool(evaluate_for, store, user, protocol)
-    name = f"cnotrack-{protocol}"
-    if format == "json":
-        body = json.dumps(evaluation_json(evaluation), indent=2, ensure_ascii=False)
-        return Response(body, media_type="application/json",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
-    if format == "markdown":
-        from ..render import evaluation_markdown
-
-        return Response(evaluation_markdown(evaluation), media_type="text/markdown; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.md"'})
-    report = _report_module()
-    if report is None:
-        raise ApiError(404, "not_found", "this cnotrack has no report module; download JSON or Markdown")
-    suffix, media = _REPORT_FORMATS[format]
-    data = await run_in_threadpool(_report_bytes, report, evaluation, records.visible_dataset(store, user), suffix)
-    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}{suffix}"'})
-
-
-def _report_bytes(report, evaluation, dataset, suffix: str) -> bytes:
-    import tempfile
-    from pathlib import Path
-
-    built = report.build_report(evaluation, dataset)
-    with tempfile.TemporaryDirectory() as folder:
-        return Path(report.write_report(built, Path(folder) / f"report{suffix}")).read_bytes()
-
-
 # ---- audit trail ------------------------------------------------------------------------------
 
 def _audit_query(table: str | None, record_id: int | None) -> tuple[str | None, int | None]:
@@ -322,16 +262,29 @@ def _audit_query(table: str | None, record_id: int | None) -> tuple[str | None, 
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, table: str | None = Query(None, max_length=40),
-               record_id: int | None = Query(None, ge=1, le=2**31 - 1),
+               record_id: int | None = Query(None, ge=1, le=2**31 - 1), page: int = Query(1, ge=1, le=2**31 - 1),
+               size: int = Query(AUDIT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
                user: User = Depends(page_user)) -> Response:
+    """The audit trail, newest first, ``size`` entries a page (read with LIMIT/OFFSET in the
+    database; one entry more tells whether there is a next page, so no count of the trail)."""
     table, record_id = _audit_query(table or None, record_id)
-    entries = records.audit_trail(request.app.state.store, user, table=table, record_id=record_id, limit=500)
+    entries = records.audit_trail(request.app.state.store, user, table=table, record_id=record_id, limit=size + 1,
+                                  offset=(page - 1) * size)
+    has_next = len(entries) > size
+    entries = list(reversed(entries[1:] if has_next else entries))
     for entry in entries:
         before, after = entry["before"] or {}, entry["after"] or {}
         entry["changes"] = [(k, before.get(k), after.get(k)) for k in (after or before)
                             if before.get(k) != after.get(k) and k != "extra"]
-    return render(request, "audit.html", {"entries": list(reversed(entries)), "table": table, "record_id": record_id,
-                                          "tables": records.RECORD_TYPES})
+
+    def url(number: int) -> str:
+        query = {"table": table, "record_id": record_id, "page": number, "size": size}
+        return "/audit?" + urlencode({k: v for k, v in query.items() if v is not None})
+
+    return render(request, "audit.html", {"entries": entries, "table": table, "record_id": record_id,
+                                          "tables": records.RECORD_TYPES, "page": page,
+                                          "previous_url": url(page - 1) if page > 1 else None,
+                                          "next_url": url(page + 1) if has_next else None})
 
 
 @router.get("/audit/export.csv")

@@ -1,5 +1,6 @@
 """What the pages and the API share beyond ``cnotrack.records``: evaluating a protocol on the
-patients a user may see, and the imports a user may make."""
+patients a user may see (kept per database state: ``evaluation_cache``), and the imports a user
+may make."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from ..records import visible_dataset
 from ..store.database import Store
 from ..store.schema import record_table
 from ..users import User
+from .evaluation_cache import CachedEvaluation, EvaluationCache
 from .jsonsafe import jsonable
 
-__all__ = ["check_import_allowed", "evaluate_for", "evaluation_json", "protocol_names"]
+__all__ = ["cached_evaluation", "check_import_allowed", "compute_evaluation", "evaluate_for", "evaluation_json",
+           "new_evaluation_cache", "protocol_names", "summary_json"]
 
 
 def protocol_names() -> list[str]:
@@ -27,14 +30,43 @@ def protocol_names() -> list[str]:
 def evaluate_for(store: Store, user: User, protocol: str, *, statistics: bool = True) -> Evaluation:
     """``cnotrack evaluate`` on the patients ``user`` may see. Only built-in protocols: the web
     never reads a protocol file named by a request."""
-    if protocol not in builtin_protocols():
-        raise ProtocolError(f"no built-in protocol {protocol!r}; use one of {', '.join(builtin_protocols())}")
+    _check_protocol(protocol)
     return evaluate(visible_dataset(store, user), load_protocol(protocol), statistics=statistics)
 
 
-def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
-    """The evaluation as ``cnotrack evaluate --format json`` writes it, as strict JSON."""
-    return jsonable(evaluation.as_json())
+def _check_protocol(protocol: str) -> None:
+    if protocol not in builtin_protocols():
+        raise ProtocolError(f"no built-in protocol {protocol!r}; use one of {', '.join(builtin_protocols())}")
+
+
+def compute_evaluation(store: Store, user: User, protocol: str, statistics: bool) -> Evaluation:
+    """What the evaluation cache runs on a miss: :func:`evaluate_for` (looked up when called)."""
+    return evaluate_for(store, user, protocol, statistics=statistics)
+
+
+def new_evaluation_cache(maxsize: int = 16) -> EvaluationCache:
+    """The cache of an application (``create_app``): :func:`compute_evaluation` per key."""
+    return EvaluationCache(compute_evaluation, maxsize=maxsize)
+
+
+def cached_evaluation(cache: EvaluationCache, store: Store, user: User, protocol: str, *,
+                      statistics: bool = True) -> CachedEvaluation:
+    """:func:`evaluate_for`, from ``cache`` if this state of the data was evaluated for this
+    protocol and the user's scope (``evaluation_cache``)."""
+    _check_protocol(protocol)
+    return cache.get(store, user, protocol, statistics=statistics)
+
+
+def evaluation_json(evaluation: Evaluation, *, detail: bool = True) -> dict[str, Any]:
+    """The evaluation as ``cnotrack evaluate --format json`` writes it, as strict JSON: with the
+    rows per patient, per lesion and per diagnostic criterion (``patients``, ``lesions``,
+    ``diagnostic_criteria``) unless ``detail`` is false."""
+    return jsonable(evaluation.as_json(detail=detail))
+
+
+def summary_json(entry: CachedEvaluation) -> dict[str, Any]:
+    """``evaluation_json(..., detail=False)`` of a cached evaluation, computed once per entry."""
+    return entry.derived("summary_json", lambda e: evaluation_json(e, detail=False))
 
 
 def check_import_allowed(store: Store, user: User, dataset: Dataset) -> None:

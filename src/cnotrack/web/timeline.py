@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from ..exchange.dataset import Dataset
 from ..figures._svg import modality_label
 
-__all__ = ["COMPLETENESS_ITEMS", "completeness_rows", "patient_timeline"]
+__all__ = ["COMPLETENESS_ITEMS", "completeness", "completeness_rows", "patient_timeline"]
 
 #: What a patient's record should hold for an evaluation, as (label, test on the dataset).
 COMPLETENESS_ITEMS = ("birth date", "onset date", "diagnosis date", "treatments", "visits", "labs", "imaging",
@@ -28,17 +29,22 @@ def completeness_rows(dataset: Dataset) -> list[dict[str, Any]]:
     if lesions.height:
         for pid, n in lesions.group_by("patient_id").len().iter_rows():
             counts[pid]["lesions"] = n
-    rows = []
-    for p in dataset.patients.sort("patient_id").iter_rows(named=True):
-        c = counts[p["patient_id"]]
-        present = {"birth date": p["birth_date"] is not None, "onset date": p["onset_date"] is not None,
-                   "diagnosis date": p["diagnosis_date"] is not None, "treatments": c["treatments"] > 0,
-                   "visits": c["assessments"] > 0, "labs": c["labs"] > 0, "imaging": c["imaging"] > 0,
-                   "lesions": c["lesions"] > 0}
-        rows.append({"patient_id": p["patient_id"], "sex": p["sex"], "center": p["center"], "counts": dict(c),
-                     "missing": [k for k, ok in present.items() if not ok],
-                     "complete_percent": round(100 * sum(present.values()) / len(present))})
-    return rows
+    return [completeness(p, counts[p["patient_id"]]) for p in dataset.patients.sort("patient_id").iter_rows(named=True)]
+
+
+def completeness(patient: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str, Any]:
+    """One patient's row of the cohort list, from their record (``patient_id``, ``sex``,
+    ``center``, the three dates) and their count of records per table (``lesions`` those of
+    their imaging studies): ``counts``, ``missing`` (of :data:`COMPLETENESS_ITEMS`) and
+    ``complete_percent``."""
+    c = {k: n for k, n in counts.items() if n}
+    present = {"birth date": patient["birth_date"] is not None, "onset date": patient["onset_date"] is not None,
+               "diagnosis date": patient["diagnosis_date"] is not None, "treatments": c.get("treatments", 0) > 0,
+               "visits": c.get("assessments", 0) > 0, "labs": c.get("labs", 0) > 0,
+               "imaging": c.get("imaging", 0) > 0, "lesions": c.get("lesions", 0) > 0}
+    return {"patient_id": patient["patient_id"], "sex": patient["sex"], "center": patient["center"], "counts": c,
+            "missing": [k for k, ok in present.items() if not ok],
+            "complete_percent": round(100 * sum(present.values()) / len(present))}
 
 
 def _fmt(value: Any) -> str:
