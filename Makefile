@@ -22,10 +22,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
-## bench: time `evaluate` on synthetic registries (writes docs/performance.md)
+## bench: cnotrack against pandas and DuckDB on registries of 10k-100k patients (writes
+## docs/performance.md; about 25 minutes); `make bench BENCH_ARGS=--quick` for a short run
+BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

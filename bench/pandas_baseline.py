@@ -1,14 +1,18 @@
 """A competent, vectorised pandas implementation of the ``pardeo2017`` protocol: the benchmark's
-baseline for cnotrack's Polars engine.
+baseline for cnotrack, reading the same CSV files itself.
 
-It takes the typed tables of a loaded dataset converted to pandas
-(``{name: dataset[name].to_pandas()}``) and returns the endpoints in the JSON shape of
+``evaluate_folder(folder)`` reads an exchange-format CSV folder with ``pandas.read_csv``
+(``pandas_reader.read_registry``: the varied spellings of a real export normalised, no use of
+cnotrack's reader, validator or engine) and returns the endpoints in the JSON shape of
 ``seed-protocol.md`` (as ``tests/reference/pardeo2017_reference.py`` does)::
 
     {"protocol": "pardeo2017",
      "cohort": {"n", "female", "excluded": [{"patient_id", "reason"}, ...]},
      "endpoints": {"cohort.n": int, "baseline.pga_mild_or_worse": {"n", "of", "missing"}, ...,
                    "last_followup.years": {"n", "median", "min", "max", "q1", "q3"}}}
+
+``python bench/pandas_baseline.py FOLDER [--out RESULT.json]`` does it as a process of its own
+(the benchmark times that whole process).
 
 It is written the way a data analyst fluent in pandas would write the protocol by hand: merges,
 ``groupby``, ``sort_values`` + ``drop_duplicates``, boolean masks, and no Python loop over
@@ -20,8 +24,8 @@ ambiguities in ``tests/reference/pardeo2017_reference.py``):
   stop - start >= 182, or when ongoing with any assessment >= 182 days after the index date;
   an excluded patient's reasons are joined with "; " in the engine's wording;
 * timepoints: inclusive windows in days from the index date; the closest row wins, a tie goes to
-  the earlier date; rows with an empty value are ignored; ``last_followup`` targets the latest
-  assessment date, without a window;
+  the earlier date; rows with an empty value are ignored; ``last_followup`` is the latest
+  assessment date (of any row): the PGA recorded that day, else missing (settled in issue 10);
 * labs: CRP in mg/dL x 10, converted numbers (value and ref_high) rounded to 9 decimals; a row's
   own ref_high, else the default (ESR 20 mm/h, CRP 5 mg/L); ``<x`` compared as x, ``>x``
   elevated when x >= the limit;
@@ -30,17 +34,25 @@ ambiguities in ``tests/reference/pardeo2017_reference.py``):
   baseline and month 6, matched by lesion_id (rule 1), then bone + side + segment (rule 2, an
   empty side or segment equals an empty one), then bone + side where one lacks a segment and
   each is the single unmatched lesion with that bone and side (rule 3); never across two
-  different lesion_ids.
+  different lesion_ids; a new lesion with an empty ``symptomatic`` counts as not symptomatic
+  (settled in issue 10).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["evaluate_pardeo2017", "to_pandas"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pandas_reader import read_registry  # noqa: E402  (bench/ is no package)
+
+__all__ = ["evaluate_folder", "evaluate_pardeo2017"]
 
 INDEX_DRUG = "anakinra"
 DRUG_CLASS = {
@@ -67,19 +79,13 @@ REASONS = (  # the engine's wording, in its order
 )
 
 
-def to_pandas(tables: dict) -> dict[str, pd.DataFrame]:
-    """The typed Polars tables as pandas frames, column by column through NumPy.
-
-    (Polars' own ``DataFrame.to_pandas`` needs pyarrow, which cnotrack does not depend on.)
-    Dates become ``datetime64``, missing values ``NaT``/``NaN``/``None``, text and Booleans with
-    missing values ``object`` columns.
-    """
-    return {name: pd.DataFrame({col: frame[col].to_numpy() for col in frame.columns})
-            for name, frame in tables.items()}
+def evaluate_folder(folder: str | Path) -> dict[str, Any]:
+    """The ``pardeo2017`` endpoints of the exchange-format CSV folder ``folder``."""
+    return evaluate_pardeo2017(read_registry(folder))
 
 
 def evaluate_pardeo2017(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
-    """The ``pardeo2017`` endpoints of the typed dataset ``tables`` (pandas frames)."""
+    """The ``pardeo2017`` endpoints of the typed tables of ``pandas_reader.read_registry``."""
     cohort, excluded = _cohort(tables)
     table = cohort.set_index("patient_id")[["sex", "index_date", "last_assessment_date"]]
 
@@ -176,12 +182,13 @@ def _cohort(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, list[dict[st
 def _at_timepoint(rows: pd.DataFrame, cohort: pd.DataFrame, spec: tuple[int, tuple[int, int]] | None,
                   *, by: list[str] | None = None) -> pd.DataFrame:
     """Per patient (and ``by``), the row closest to the timepoint's target in its window; a tie
-    goes to the earlier date. ``spec`` None = the last assessment, without a window."""
+    goes to the earlier date. ``spec`` None = the row dated on the patient's last assessment."""
     keys = ["patient_id", *(by or [])]
     j = rows.merge(cohort[["patient_id", "index_date", "last_assessment_date"]], on="patient_id")
     day = (j["date"] - j["index_date"]).dt.days
     if spec is None:
-        distance = (day - (j["last_assessment_date"] - j["index_date"]).dt.days).abs()
+        on_last = j["date"] == j["last_assessment_date"]
+        j, distance = j[on_last], day[on_last] * 0
     else:
         target, (low, high) = spec
         inside = (day >= low) & (day <= high)
@@ -272,22 +279,10 @@ def _lesion_fates(tables: dict[str, pd.DataFrame], cohort: pd.DataFrame) -> tupl
                            pd.Series("new", index=new.index)], ignore_index=True)
 
     out["new"] = new.groupby("patient_id").size().reindex(out.index).fillna(0).astype(int)
-    symptom = _symptoms(new)
-    symptomatic = pd.Series(False, index=out.index, dtype=object)
-    hit = symptom["hit"].reindex(out.index).eq(True)
-    unknown = symptom["unknown"].reindex(out.index).eq(True)
-    symptomatic[unknown] = None
-    symptomatic[hit] = True
-    out["new_symptomatic"] = symptomatic
+    # a patient with a symptomatic new lesion; an empty symptomatic counts as not symptomatic
+    hit = new.loc[new["symptomatic"].eq(True), "patient_id"].unique()
+    out["new_symptomatic"] = pd.Series(out.index.isin(hit), index=out.index).astype(object)
     return out, all_fates.value_counts()
-
-
-def _symptoms(new: pd.DataFrame) -> pd.DataFrame:
-    """Per patient: a new lesion is symptomatic (hit), or some new lesion's symptom is unknown."""
-    flags = pd.DataFrame({"patient_id": new["patient_id"],
-                          "hit": new["symptomatic"].eq(True),
-                          "unknown": new["symptomatic"].isna()})
-    return flags.groupby("patient_id")[["hit", "unknown"]].any()
 
 
 # --------------------------------------------------------------------------- three-valued logic
@@ -323,3 +318,19 @@ def _distribution(values: pd.Series) -> dict[str, Any]:
         return {"n": 0, "median": None, "min": None, "max": None, "q1": None, "q3": None}
     return {"n": int(len(values)), "median": float(values.median()), "min": float(values.min()),
             "max": float(values.max()), "q1": float(values.quantile(0.25)), "q3": float(values.quantile(0.75))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The pardeo2017 endpoints of a CSV folder, with pandas.")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--out", type=Path, help="write the JSON here (default: standard output)")
+    args = parser.parse_args()
+    text = json.dumps(evaluate_folder(args.folder))
+    if args.out:
+        args.out.write_text(text, "utf-8")
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
