@@ -156,7 +156,8 @@ def read_csv_natively(label: str, name: str, data: bytes, problems: list[Problem
         return None
     if frame.columns != names or frame.height != kept:
         return None
-    texts = {c: frame.schema[c].categories.to_series() for c in names}  # kept alive by ``frame``
+    schema = frame.schema  # once: each call converts every column's dtype (quadratic in columns)
+    texts = {c: schema[c].categories.to_series() for c in names}  # kept alive by ``frame``
     frame = frame.with_columns(
         # a quoted empty cell ("") is empty too, as on the csv module path
         [_without(pl.col(c), texts[c].eq("")) for c in names if texts[c].eq("").any()]
