@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 ## bench: cnotrack against pandas and DuckDB on registries of 10k-100k patients (writes
-## docs/performance.md; about 25 minutes); `make bench BENCH_ARGS=--quick` for a short run
+## docs/performance.md; about 12 minutes on 2 idle cores); `make bench BENCH_ARGS=--quick` for a short run
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"

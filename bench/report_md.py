@@ -52,7 +52,19 @@ def _target(what: str, value: float | None, ok: bool | None, shown: str, measure
     return f"- {what}: {'**met**' if ok else '**missed**'} ({shown})"
 
 
+def _with_folder_times(results: dict) -> dict:
+    """The import rows with ``evaluate_dir`` taken from the side-by-side section for the sizes
+    measured there (``scenarios.import_and_db`` does not evaluate those folders again)."""
+    rows = {n: dict(r) for n, r in results.get("import", {}).items()}
+    for n, r in rows.items():
+        side = results.get("evaluate", {}).get(n)
+        if "evaluate_dir" not in r and side and side.get("cnotrack"):
+            r["evaluate_dir"] = side["cnotrack"]
+    return {**results, "import": rows}
+
+
 def render(results: dict) -> str:
+    results = _with_folder_times(results)
     lines = [BEGIN, "", f"Run of {results['date']} ({results['mode']}): best of {results['repeats']} "
              f"run{'s' if results['repeats'] > 1 else ''} of each command, {results['elapsed_min']:.1f} minutes in all.", ""]
     lines += _evaluate(results.get("evaluate", {}), results.get("registries", {}))
@@ -245,8 +257,9 @@ def _machine(m: dict) -> list[str]:
     return ["## Machine of this run", "",
             f"- {m['nproc']} CPU cores ({m['cpu']}), {m['ram_gb']:.1f} GB RAM; {m['versions']}",
             f"- load average (1 min) at the start {m['load_start']:.2f}, at the end {m['load_end']:.2f} "
-            "(above the number of cores: other work competed for them, and wall times are longer than "
-            "on an idle machine)",
+            + ("(above the number of cores: other work competed for them, and wall times are longer than "
+               "on an idle machine)" if max(m['load_start'], m['load_end']) > m['nproc']
+               else "(below the number of cores: little else ran)"),
             f"- registries: `bench/registry.py`, seed {m['seed']}", ""]
 
 

@@ -73,7 +73,7 @@ all columns, into a table.
 (the load average of each run is given below), CPU times much less so, and the targets' ratios
 are measured side by side in one run so that both sides see the same machine.
 
-**Rerun.** `make bench` (every size, best of 3; about 25 minutes on 2 cores, the registries
+**Rerun.** `make bench` (every size, best of 3; about 12 minutes on an idle 2-core machine, the registries
 written once and kept in `$TMPDIR/cnotrack-bench-registries`); `make bench BENCH_ARGS=--quick`
 (1,000 and 10,000 patients, one run each: to try the harness); `bench/run.py --help` for sizes,
 sections (`--only import,web`) and the time limit of one command. `bench/protocol_cost.py`
