@@ -7,7 +7,7 @@ of this bone or drug, which side and segment rules apply, how is this lab unit c
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Literal
 
@@ -66,10 +66,12 @@ class Anatomy(_Frozen):
         return self._by_name()[name]
 
     def lookup(self) -> dict[str, str]:
-        """Every accepted spelling (normalised) -> canonical bone name."""
-        return _synonym_table(
-            "anatomy", [(b.name, (b.name, *b.synonyms)) for b in self.bones]
-        )
+        """Every accepted spelling (normalised) -> canonical bone name (built once; do not modify)."""
+        return self._lookup_table
+
+    @cached_property
+    def _lookup_table(self) -> dict[str, str]:
+        return _synonym_table("anatomy", [(b.name, (b.name, *b.synonyms)) for b in self.bones])
 
     def allowed_segments(self, bone: str) -> tuple[str, ...]:
         return self.segment_sets[self.bone(bone).segments]
@@ -119,6 +121,11 @@ class DrugVocabulary(_Frozen):
         return {d.name: d for d in self.drugs}[name]
 
     def lookup(self) -> dict[str, str]:
+        """Every accepted spelling (normalised) -> generic name (built once; do not modify)."""
+        return self._lookup_table
+
+    @cached_property
+    def _lookup_table(self) -> dict[str, str]:
         return _synonym_table("drugs", [(d.name, (d.name, *d.synonyms)) for d in self.drugs])
 
     def names_of_class(self, drug_class: str) -> tuple[str, ...]:
@@ -195,6 +202,11 @@ class LabVocabulary(_Frozen):
         return {t.code: t for t in self.tests}[code]
 
     def lookup(self) -> dict[str, str]:
+        """Every accepted spelling (normalised) -> test code (built once; do not modify)."""
+        return self._lookup_table
+
+    @cached_property
+    def _lookup_table(self) -> dict[str, str]:
         return _synonym_table("labs", [(t.code, (t.code, *t.synonyms)) for t in self.tests])
 
 

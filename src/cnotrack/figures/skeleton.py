@@ -178,12 +178,6 @@ def _rib_path(i: int, s: float) -> tuple[str, Point]:
 
 
 @cache
-def _bone_names() -> dict[str, str]:
-    """``anatomy().lookup()`` made once (it builds the table anew on each call)."""
-    return anatomy().lookup()
-
-
-@cache
 def _positions() -> dict[tuple[str, str | None, str | None], Point]:
     """Every place: (bone, side or None, segment or None) -> (x, y) on the canvas."""
     pos: dict[tuple[str, str | None, str | None], Point] = {}
@@ -222,7 +216,7 @@ def site_position(bone: str, side: str | None = None, segment: str | None = None
     ``right`` (required for paired bones, ignored for midline ones, optional for the mandible and
     maxilla); ``segment`` is one the bone accepts, or ``None`` for the bone's middle.
     """
-    table = _bone_names()
+    table = anatomy().lookup()
     canonical = table.get(normalise_key(bone)) if isinstance(bone, str) else None
     if canonical is None:
         raise FigureInputError(f"site_position: bone {bone!r} is not in the site vocabulary; "
