@@ -23,6 +23,9 @@ audit row per range (``audit_log.record_id`` to ``last_record_id``), not one per
 rows themselves carry the import's id and their source file and row (the file's SHA-256 is
 in ``imports.files``).
 
+An import of a table that the last import left holding exactly the same rows, with no write
+since, reads none of the stored rows: the table's content digest tells (``cnotrack.store.digests``).
+
 Two imports never interleave: the import's transaction is a write transaction that other
 imports wait for (``Store.begin_write(exclusive=True)``), and the database's unique natural keys
 stop a duplicate that a concurrent web edit could make; an import that collides with such an
@@ -46,6 +49,7 @@ from ..exchange.schema import exchange_format
 from .bulk import insert_frame
 from .changes import HASH, RowChange, TablePlan, TableWork, data_columns, plan_table
 from .database import Store
+from .digests import record_digests
 from .schema import audit_log, imports, record_table
 from .staging import ALIAS, Staged, copy_staged, stage_rows
 from .state import mark_changed
@@ -172,6 +176,8 @@ def _import_once(dataset: Dataset, store: Store, actor: str) -> ImportReport:
             for work in works:
                 _import_table(conn, dataset, work.name, work, import_id, now, actor, staged)
         mark_changed(conn)
+        record_digests(conn, {w.name: w.content for w in works},
+                       {w.name: dataset[w.name].height for w in works})
     return report
 
 

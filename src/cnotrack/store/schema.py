@@ -12,7 +12,11 @@ so the store holds exactly what the format carries. Each record row also has:
 
 ``data_state`` is one row whose ``generation`` every write of clinical data raises in its own
 transaction (``cnotrack.store.state``), so that a cache of an evaluation can tell, with one
-query, whether the data changed.
+query, whether the data changed. ``content_digests`` holds, per record table, the digest of its
+rows' hashes as an import left them, valid while the generation is the one it names
+(``cnotrack.store.digests``): an unchanged re-import then reads no stored row. Triggers
+on the record tables (made by the migration) remove a table's digest on any update or delete,
+from cnotrack or not.
 
 The web application adds ``users`` (argon2id password hashes, a role, a center) and
 ``sessions`` (the SHA-256 of each signed-in browser's session token, with its CSRF token).
@@ -27,7 +31,7 @@ import sqlalchemy as sa
 
 from ..exchange.schema import ColumnSpec, exchange_format
 
-__all__ = ["RECORD_TABLES", "audit_log", "data_state", "imports", "metadata", "record_table", "sessions", "users"]
+__all__ = ["RECORD_TABLES", "audit_log", "content_digests", "data_state", "imports", "metadata", "record_table", "sessions", "users"]
 
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
@@ -84,6 +88,18 @@ data_state = sa.Table(
     sa.Column("generation", sa.BigInteger, nullable=False,
               comment="raised in the transaction of every write of clinical data (cnotrack.store.state)"),
     sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+content_digests = sa.Table(
+    "content_digests", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("table_name", sa.String(40), nullable=False, unique=True),
+    sa.Column("generation", sa.BigInteger, nullable=False,
+              comment="data_state.generation when recorded: the digest holds while it is the same"),
+    sa.Column("rows", sa.BigInteger, nullable=False, comment="the table's live rows"),
+    sa.Column("stored_rows", sa.BigInteger, nullable=False, comment="the table's rows, deleted ones too"),
+    sa.Column("digest", sa.String(64), nullable=False,
+              comment="SHA-256 of the live rows' row_hash values, sorted (cnotrack.store.digests)"),
 )
 
 users = sa.Table(
