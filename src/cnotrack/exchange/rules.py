@@ -7,6 +7,7 @@ import polars as pl
 
 from ..errors import Problem
 from ..vocabulary import anatomy, lab_tests
+from .column_typing import TableFacts
 from .dataset import ROW
 from .writer import format_cell
 
@@ -34,8 +35,14 @@ def bone_table() -> pl.DataFrame:
     )
 
 
-def cross_field_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str]) -> list[Problem]:
+def cross_field_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str], *,
+                         facts: dict[str, TableFacts] | None = None) -> list[Problem]:
+    """The problems of the rules that tie columns together. ``facts`` (by table) are what the
+    typing found on a table's codes (its distinct (test, unit) pairs, its distinct lesion sites,
+    whether its lesion_ids are unique per study), so that the rows are looked at only where
+    those show a problem."""
     problems: list[Problem] = []
+    facts = facts or {}
 
     def report(table: str, frame: pl.DataFrame, column: str, message: str) -> None:
         for row, value in frame.select(ROW, pl.col(column).cast(pl.String)).iter_rows():
@@ -53,10 +60,10 @@ def cross_field_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str])
         report("treatments", t.filter(pl.col("stop_date") < pl.col("start_date")), "stop_date",
                "is before start_date; a course must stop on or after the day it started")
     if "labs" in typed:
-        problems.extend(_lab_problems(typed["labs"], labels["labs"]))
+        problems.extend(_lab_problems(typed["labs"], labels["labs"], facts.get("labs")))
     if "lesions" in typed:
-        problems.extend(_lesion_problems(typed["lesions"], labels["lesions"]))
-    if "chaq" in typed:
+        problems.extend(_lesion_problems(typed["lesions"], labels["lesions"], facts.get("lesions")))
+    if "chaq" in typed and typed["chaq"].height:
         visits = typed.get("assessments", pl.DataFrame(schema={"patient_id": pl.String, "date": pl.Date}))
         orphans = typed["chaq"].join(visits.select("patient_id", "date"), on=["patient_id", "date"], how="anti")
         report("chaq", orphans, "date",
@@ -65,9 +72,9 @@ def cross_field_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str])
     return problems
 
 
-def _lab_problems(labs: pl.DataFrame, label: str) -> list[Problem]:
+def _lab_problems(labs: pl.DataFrame, label: str, facts: TableFacts | None = None) -> list[Problem]:
     problems = []
-    pairs = _unit_pairs(labs)
+    pairs = _unit_pairs(labs, facts.distinct.get(("test", "unit")) if facts else None)
     wrong = pairs.filter(pl.col("canonical_unit").is_null()).select("test", "unit")
     if wrong.height:
         rows = labs.join(wrong, on=["test", "unit"], how="semi", nulls_equal=True, maintain_order="left")
@@ -84,20 +91,22 @@ def _unit_key(unit: pl.Expr) -> pl.Expr:
     return unit.str.to_lowercase().str.replace_all(r"\s+", "").alias("__unit_key")
 
 
-def _unit_pairs(labs: pl.DataFrame) -> pl.DataFrame:
-    """Each distinct (test, unit) of ``labs`` with its canonical spelling (null for a unit that
-    does not suit the test): a registry's million lab rows hold a few dozen pairs."""
+def _unit_pairs(labs: pl.DataFrame, distinct: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Each distinct (test, unit) of ``labs`` (``distinct`` when the typing found them) with its
+    canonical spelling (null for a unit that does not suit the test): a registry's million lab
+    rows hold a few dozen pairs."""
     return (
-        labs.select("test", "unit").unique()
+        (labs.select("test", "unit").unique() if distinct is None else distinct)
         .with_columns(_unit_key(pl.col("unit")))
         .join(lab_unit_table(), on=["test", "__unit_key"], how="left")
         .drop("__unit_key")
     )
 
 
-def canonical_lab_units(labs: pl.DataFrame) -> pl.DataFrame:
-    """Write each lab unit in its canonical spelling (``mg/dl`` -> ``mg/dL``); units are valid."""
-    pairs = _unit_pairs(labs).filter(pl.col("unit").is_not_null())
+def canonical_lab_units(labs: pl.DataFrame, *, pairs: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Write each lab unit in its canonical spelling (``mg/dl`` -> ``mg/dL``); units are valid.
+    ``pairs``: the distinct (test, unit) of ``labs``, when the typing found them."""
+    pairs = _unit_pairs(labs, pairs).filter(pl.col("unit").is_not_null())
     if pairs.filter(pl.col("unit").ne_missing(pl.col("unit_canonical_spelling"))).height == 0:
         return labs  # every unit already in its canonical spelling
     spelling = pairs.select("unit", "unit_canonical_spelling").unique()
@@ -112,18 +121,21 @@ def canonical_lab_units(labs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _lesion_problems(lesions: pl.DataFrame, label: str) -> list[Problem]:
+def _lesion_problems(lesions: pl.DataFrame, label: str, facts: TableFacts | None = None) -> list[Problem]:
     problems = []
     # the rules are checked on the distinct (bone, side, segment) of the table, a few hundred,
     # and only the rows of a combination that breaks one are looked at
     sites = ["bone", "side", "segment"]
-    combos = lesions.select(sites).unique().join(bone_table(), on="bone", how="left")
+    distinct = facts.distinct.get(tuple(sites)) if facts else None
+    combos = (lesions.select(sites).unique() if distinct is None else distinct).join(
+        bone_table(), on="bone", how="left")
     broken = combos.filter(
         ((pl.col("laterality") == "paired") & pl.col("side").is_null())
         | ((pl.col("laterality") == "midline") & pl.col("side").is_not_null())
         | (pl.col("segment").is_not_null() & ~pl.col("allowed_segments").list.contains(pl.col("segment")))
     )
-    rows = lesions.join(broken, on=sites, how="inner", nulls_equal=True, maintain_order="left")
+    rows = lesions.join(broken, on=sites, how="inner", nulls_equal=True, maintain_order="left") if broken.height \
+        else lesions.head(0).join(broken, on=sites, how="inner", nulls_equal=True)
     for row, bone, side in rows.filter(
         (pl.col("laterality") == "paired") & pl.col("side").is_null()
     ).select(ROW, "bone", "side").iter_rows():
@@ -140,6 +152,8 @@ def _lesion_problems(lesions: pl.DataFrame, label: str) -> list[Problem]:
     for row, bone, segment, allowed in bad_segment.select(ROW, "bone", "segment", "allowed_segments").iter_rows():
         hint = f"use one of {', '.join(allowed)} or leave it empty" if allowed else "leave it empty"
         problems.append(Problem(label, row, "segment", segment, f"is not a segment of {bone}; {hint}"))
+    if facts is not None and facts.unique_lesion_ids:
+        return problems  # no lesion_id given twice in a study, found on the codes
     dup = lesions.filter(pl.col("lesion_id").is_not_null()).with_columns(
         pl.len().over("study_id", "lesion_id").alias("__n"),
         pl.col(ROW).min().over("study_id", "lesion_id").alias("__first"),

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import DatasetError, Problem
-from .column_typing import type_column
+from .column_typing import CELLS_OK, TableFacts, TypedColumn, table_facts, type_column
 from .dataset import EXTRA, ROW, Dataset
 from .reader import RawDataset, RawTable, ReadLimits, column_letter, open_dataset
 from .rules import canonical_lab_units, cross_field_problems
@@ -24,7 +24,7 @@ from .spreadsheet import spreadsheet_text
 
 __all__ = ["check_dataset", "load_dataset", "validate_dataset"]
 
-_OK = "__cells_ok"
+_OK = CELLS_OK
 
 
 def load_dataset(path: str | Path, *, keep_extra: bool = False, limits: ReadLimits | None = None,
@@ -72,15 +72,19 @@ def _validate(raw: RawDataset, tables: Iterator[RawTable], *, keep_extra: bool, 
     labels: dict[str, str] = {}
     present: dict[str, frozenset[str]] = {}
     problems: list[Problem] = []
+    facts: dict[str, TableFacts] = {}
     for table in tables:
         spec = fmt.table(table.name)
         labels[spec.name] = table.source
         found: set[str] = set()
-        frame = _type_table(table, spec, keep_extra, problems, found=found)
+        coded: dict[str, TypedColumn] = {}
+        frame = _type_table(table, spec, keep_extra, problems, found=found, coded=coded)
         del table
         present[spec.name] = frozenset(found | ({"censor"} if spec.name == "labs" and "value" in found else set()))
         if frame is not None:
             typed[spec.name] = frame
+            facts[spec.name] = table_facts(spec, frame, coded)
+        del coded  # the codes go with the table's text
     if streamed and raw.problems and not labels:
         raise DatasetError(raw.problems, source=raw.source)
     problems = list(raw.problems) + problems
@@ -98,20 +102,25 @@ def _validate(raw: RawDataset, tables: Iterator[RawTable], *, keep_extra: bool, 
     clean = {name: (frame if typed_ok[name] else frame.filter(pl.col(_OK))).drop(_OK)
              for name, frame in typed.items()}
     typed = {name: frame.drop(_OK) for name, frame in typed.items()}
-    problems.extend(_key_problems(clean, labels))
-    problems.extend(_reference_problems(clean, typed, labels))
-    problems.extend(cross_field_problems(clean, labels))
+    # what was found on the codes holds for a table whose rows all parsed (``clean`` is ``typed``)
+    facts = {name: facts[name] for name in typed if typed_ok[name]}
+    problems.extend(_key_problems(clean, labels, facts))
+    problems.extend(_reference_problems(clean, typed, labels, facts))
+    problems.extend(cross_field_problems(clean, labels, facts=facts))
     if problems:
         raise DatasetError(problems, source=raw.source)
     if "labs" in typed:
-        typed["labs"] = canonical_lab_units(typed["labs"])
+        pairs = facts["labs"].distinct.get(("test", "unit")) if "labs" in facts else None
+        typed["labs"] = canonical_lab_units(typed["labs"], pairs=pairs)
     return Dataset(typed, source=raw.source, sha256=dict(raw.sha256), columns_present=present)
 
 
 def _type_table(table: RawTable, spec: TableSpec, keep_extra: bool,
-                problems: list[Problem], *, found: set[str] | None = None) -> pl.DataFrame | None:
+                problems: list[Problem], *, found: set[str] | None = None,
+                coded: dict[str, TypedColumn] | None = None) -> pl.DataFrame | None:
     """The typed table (with ``_OK``) or None when a required column is missing; ``found``
-    receives the format's columns that the table has."""
+    receives the format's columns that the table has, ``coded`` their typed columns (codes and
+    a value per code, from which the checks find the common case, no problem, cheaply)."""
     label = table.source
     known = set(spec.column_names)
     columns: dict[str, str] = {}   # canonical name -> column name in the frame
@@ -157,18 +166,24 @@ def _type_table(table: RawTable, spec: TableSpec, keep_extra: bool,
                           escaped=table.escaped, label=label, problems=problems)
         for name, frame_name in columns.items()
     }
-    outputs: list[pl.Series | pl.Expr] = [frame.get_column(ROW)]
+    if coded is not None:
+        coded.update({name: typed_columns[name] for name in columns if name in known})
+    # the whole typed table in one select: the columns' gathers run in parallel
+    outputs: list[pl.Expr] = [pl.col(ROW)]
     for col in spec.columns:
         if col.name in typed_columns:
-            outputs.extend(s.alias(k) for k, s in typed_columns[col.name].outputs.items())
+            outputs.extend(typed_columns[col.name].exprs().values())
         else:
             outputs.append(pl.lit(None).alias(col.name))
     failed = [t.failed for t in typed_columns.values() if t.failed is not None]
     ok = pl.lit(True) if not failed else ~pl.any_horizontal(failed)
-    typed = pl.select(*outputs).with_columns(ok.alias(_OK))
+    if extra:
+        extra_cells = {name: typed_columns[name].outputs[name] for name in extra}
+    del typed_columns
+    typed = frame.select(*outputs, ok.alias(_OK))
     typed = _cast_missing_columns(typed, spec)
     if extra:
-        typed = typed.with_columns(_extra_json({name: typed_columns[name].outputs[name] for name in extra}))
+        typed = typed.with_columns(_extra_json(extra_cells))
     return typed
 
 
@@ -203,10 +218,13 @@ def json_string(text: pl.Expr) -> pl.Expr:
     return '"' + text.str.replace_many(list(_JSON_ESCAPES), list(_JSON_ESCAPES.values())) + '"'
 
 
-def _key_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str]) -> list[Problem]:
+def _key_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str],
+                  facts: dict[str, TableFacts] | None = None) -> list[Problem]:
     problems = []
     for name, frame in typed.items():
         key = list(exchange_format().table(name).key)
+        if facts and name in facts and facts[name].unique_key:
+            continue  # no duplicate key, found on the codes
         if frame.height == frame.select(pl.struct(key).hash().n_unique()).item():
             continue  # no duplicate key (distinct hashes are distinct keys): the common case
         dup = (
@@ -223,7 +241,7 @@ def _key_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str]) -> lis
 
 
 def _reference_problems(clean: dict[str, pl.DataFrame], typed: dict[str, pl.DataFrame],
-                        labels: dict[str, str]) -> list[Problem]:
+                        labels: dict[str, str], facts: dict[str, TableFacts] | None = None) -> list[Problem]:
     problems = []
     for spec in exchange_format().tables:
         frame = clean.get(spec.name)
@@ -234,6 +252,13 @@ def _reference_problems(clean: dict[str, pl.DataFrame], typed: dict[str, pl.Data
                 continue
             target = typed.get(col.references)
             known = target[col.name] if target is not None else pl.Series(col.name, [], pl.String)
+            distinct = facts[spec.name].distinct.get((col.name,)) if facts and spec.name in facts else None
+            if distinct is not None:
+                # every identifier the column holds is known (an anti join: cheaper than is_in)
+                unknown = distinct.drop_nulls().to_frame(col.name).join(
+                    known.to_frame(col.name), on=col.name, how="anti")
+                if unknown.height == 0:
+                    continue  # the common case
             bad = frame.filter(pl.col(col.name).is_not_null() & ~pl.col(col.name).is_in(known.implode()))
             for row, value in bad.select(ROW, col.name).iter_rows():
                 problems.append(Problem(labels[spec.name], row, col.name, value,
