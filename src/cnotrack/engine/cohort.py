@@ -128,10 +128,11 @@ def build_cohort(dataset: Dataset, protocol: Protocol) -> Cohort:
     for i, prior in enumerate(eligibility.prior_treatments):
         selected = selection_expr(TreatmentSelection(drugs=prior.drugs, classes=prior.classes,
                                                      targets=prior.targets, systemic_only=prior.systemic_only))
-        had = (
-            treatments.join(index, on="patient_id", how="inner")
-            .filter(selected & (pl.col("start_date") < pl.col("index_date")))
-            .select("patient_id").unique().with_columns(pl.lit(True).alias(f"__prior{i}"))
+        had = (  # the prior courses picked first, so that only they are joined to the index dates
+            treatments.lazy().filter(selected).select("patient_id", "start_date")
+            .join(index.lazy().select("patient_id", "index_date"), on="patient_id", how="inner")
+            .filter(pl.col("start_date") < pl.col("index_date"))
+            .select("patient_id").unique().with_columns(pl.lit(True).alias(f"__prior{i}")).collect()
         )
         table = table.join(had, on="patient_id", how="left")
         reasons.append(

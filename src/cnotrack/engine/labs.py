@@ -34,15 +34,19 @@ def protocol_limits(protocol: Protocol) -> pl.DataFrame:
                                       "default_source": pl.String}, orient="row")
 
 
-def canonical_labs(labs: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
-    """``patient_id, date, test, value, censor, unit, limit, limit_source`` in canonical units."""
+def canonical_labs(labs: pl.DataFrame | pl.LazyFrame, protocol: Protocol,
+                   keep: tuple[str, ...] = ()) -> pl.DataFrame | pl.LazyFrame:
+    """``patient_id, date, test, value, censor, unit, limit, limit_source`` in canonical units,
+    then the ``keep`` columns of ``labs`` (such as the timepoint a value was chosen for, so that
+    only the chosen values need converting); lazy for a lazy ``labs``."""
+    lazy = isinstance(labs, pl.LazyFrame)
     factors = lab_unit_table().select(
         "test", pl.col("unit_canonical_spelling").alias("unit"), "factor", "canonical_unit"
     ).unique(["test", "unit"])
     limits = protocol_limits(protocol)
-    return (
-        labs.join(factors, on=["test", "unit"], how="left")
-        .join(limits, on="test", how="left")
+    converted = (
+        labs.lazy().join(factors.lazy(), on=["test", "unit"], how="left")
+        .join(limits.lazy(), on="test", how="left")
         .select(
             "patient_id", "date", "test",
             (pl.col("value") * pl.col("factor")).round(9).alias("value"),
@@ -51,8 +55,10 @@ def canonical_labs(labs: pl.DataFrame, protocol: Protocol) -> pl.DataFrame:
             pl.coalesce((pl.col("ref_high") * pl.col("factor")).round(9), pl.col("default_limit")).alias("limit"),
             pl.when(pl.col("ref_high").is_not_null()).then(pl.lit("laboratory"))
             .otherwise(pl.col("default_source")).alias("limit_source"),
+            *keep,
         )
     )
+    return converted if lazy else converted.collect()
 
 
 def elevated_expr(value: str, censor: str, limit: str) -> pl.Expr:

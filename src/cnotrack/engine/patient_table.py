@@ -31,7 +31,7 @@ from .changes import add_changes, add_pga_ordinal, lesions_column, pair_prefix, 
 from .lesion_filters import filter_lesions, filter_study_lesions
 from .lesion_tracking import FATES, lesion_fates
 from .needs import Needs
-from .timepoints import at_timepoint
+from .timepoints import at_timepoints
 
 __all__ = ["PatientTable", "build_patient_table"]
 
@@ -44,57 +44,13 @@ class PatientTable:
 
 def build_patient_table(dataset: Dataset, protocol: Protocol, cohort: Cohort, needs: Needs) -> PatientTable:
     base = cohort.eligible
-    table = base
-    tps = {t.id: t for t in protocol.timepoints}
-
-    eligible = base.select("patient_id")
-    assessments = assessments_with_chaq(dataset).join(eligible, on="patient_id", how="semi")
-    if needs.pga:
-        rows = assessments.filter(pl.col("pga").is_not_null()).select("patient_id", "date", "pga")
-        for tp in sorted(needs.pga):
-            chosen = at_timepoint(rows, base, tps[tp]).select(
-                "patient_id", pl.col("pga").alias(f"pga@{tp}"), pl.col("date").alias(f"pga@{tp}.date"))
-            table = table.join(chosen, on="patient_id", how="left")
-    for field, tp in sorted(needs.assessments):
-        rows = assessments.filter(pl.col(field).is_not_null()).select("patient_id", "date", field)
-        chosen = at_timepoint(rows, base, tps[tp]).select(
-            "patient_id", pl.col(field).alias(f"{field}@{tp}"))
-        table = table.join(chosen, on="patient_id", how="left")
-    if needs.labs:
-        wanted_tests = sorted({test for test, _ in needs.labs})
-        labs = canonical_labs(
-            dataset["labs"].filter(pl.col("test").is_in(wanted_tests))
-            .join(eligible, on="patient_id", how="semi"), protocol)
-        for tp in sorted({tp for _, tp in needs.labs}):
-            tests = sorted({test for test, t in needs.labs if t == tp})
-            chosen = at_timepoint(labs.filter(pl.col("test").is_in(tests)), base, tps[tp], by=["test"])
-            for test in tests:
-                one = chosen.filter(pl.col("test") == test).select(
-                    "patient_id",
-                    pl.col("value").alias(f"{test}@{tp}"),
-                    pl.col("censor").alias(f"{test}@{tp}.censor"),
-                    pl.col("limit").alias(f"{test}@{tp}.limit"),
-                    pl.col("limit_source").alias(f"{test}@{tp}.limit_source"),
-                    pl.col("date").alias(f"{test}@{tp}.date"),
-                )
-                table = table.join(one, on="patient_id", how="left")
+    table = base.lazy()
+    for chosen in _chosen_values(dataset, protocol, base, needs):
+        table = table.join(chosen.lazy(), on="patient_id", how="left")
+    table = table.collect()
     lesions = dataset["lesions"].filter(
         pl.col("activity").is_null() | (pl.col("activity") != "inactive"))
-    if needs.studies:
-        studies = dataset["imaging"].filter(pl.col("modality") == protocol.imaging_modality).select(
-            "patient_id", "study_id", "date")
-        counts = lesions.group_by("study_id").agg(pl.len().alias("__n"))
-        for tp in sorted(needs.studies):
-            chosen = at_timepoint(studies, base, tps[tp], tiebreak=["study_id"]).join(counts, on="study_id", how="left").select(
-                "patient_id", pl.col("study_id").alias(f"study@{tp}"), pl.col("date").alias(f"study@{tp}.date"),
-                pl.col("__n").fill_null(0).cast(pl.Int64).alias(f"lesions@{tp}"))
-            table = table.join(chosen, on="patient_id", how="left")
-    for modality, tp in sorted(needs.modality_studies):
-        studies = dataset["imaging"].filter(pl.col("modality") == modality).select("patient_id", "study_id", "date")
-        chosen = at_timepoint(studies, base, tps[tp], tiebreak=["study_id"]).select(
-            "patient_id", pl.col("study_id").alias(study_column(tp, modality)),
-            pl.col("date").alias(study_column(tp, modality) + ".date"))
-        table = table.join(chosen, on="patient_id", how="left")
+    table = table.join(_chosen_studies(dataset, protocol, base, needs, lesions), on="patient_id", how="left")
     for (tp, key), lesion_filter in sorted(needs.lesion_counts.items()):
         study = study_column(tp, lesion_filter.modality)
         counts = filter_study_lesions(lesions, lesion_filter).group_by("study_id").agg(pl.len().alias("__n"))
@@ -102,12 +58,19 @@ def build_patient_table(dataset: Dataset, protocol: Protocol, cohort: Cohort, ne
             pl.when(pl.col(study).is_not_null()).then(pl.col("__n").fill_null(0).cast(pl.Int64))
             .alias(lesions_column(tp, key))).drop("__n")
     fate_rows = []
+    pair_fates: dict[tuple[str, str, str | None], pl.DataFrame] = {}  # a pair's fates, matched once
+
+    def fates_of(first: str, second: str, modality: str | None) -> pl.DataFrame:
+        if (first, second, modality) not in pair_fates:
+            pair_fates[first, second, modality] = _pair_fates(table, lesions, first, second, modality)
+        return pair_fates[first, second, modality]
+
     for first, second in sorted(needs.lesion_pairs):
-        fates = _pair_fates(table, lesions, first, second, None)
+        fates = fates_of(first, second, None)
         fate_rows.append(fates)
         table = _fate_columns(table, fates, first, second, "", None)
     for (first, second, key), lesion_filter in sorted(needs.filtered_pairs.items()):
-        all_fates = _pair_fates(table, lesions, first, second, lesion_filter.modality)
+        all_fates = fates_of(first, second, lesion_filter.modality)
         sites_only = filter_lesions(all_fates, lesion_filter.model_copy(update={"symptomatic": None}))
         table = _fate_columns(table, filter_lesions(all_fates, lesion_filter), first, second, key,
                               lesion_filter.modality, unknown_from=sites_only)
@@ -124,6 +87,74 @@ def build_patient_table(dataset: Dataset, protocol: Protocol, cohort: Cohort, ne
 
         table = table.join(time_to_event_columns(dataset, protocol, base), on="patient_id", how="left")
     return PatientTable(table.sort("patient_id"), lesion_table)
+
+
+def _chosen_values(dataset: Dataset, protocol: Protocol, base: pl.DataFrame,
+                   needs: Needs) -> list[pl.DataFrame]:
+    """The PGA, assessment and lab columns, each as ``patient_id`` and its columns at one
+    timepoint, in the order the table has them: PGA by timepoint, the assessment fields, the
+    lab tests by timepoint then test. The assessments and the labs are each gone through once
+    for all their timepoints and variables (``at_timepoints``), and only the chosen lab values
+    are converted to canonical units."""
+    tps = {t.id: t for t in protocol.timepoints}
+    parts: list[pl.DataFrame] = []
+    wanted = [(f"pga@{tp}", tps[tp], pl.col("pga").is_not_null()) for tp in sorted(needs.pga)]
+    wanted += [(f"{field}@{tp}", tps[tp], pl.col(field).is_not_null()) for field, tp in sorted(needs.assessments)]
+    if wanted:
+        chosen = at_timepoints(assessments_with_chaq(dataset), base, wanted)
+        for tp in sorted(needs.pga):
+            parts.append(chosen.filter(pl.col("timepoint") == f"pga@{tp}").select(
+                "patient_id", pl.col("pga").alias(f"pga@{tp}"), pl.col("date").alias(f"pga@{tp}.date")))
+        for field, tp in sorted(needs.assessments):
+            parts.append(chosen.filter(pl.col("timepoint") == f"{field}@{tp}").select(
+                "patient_id", pl.col(field).alias(f"{field}@{tp}")))
+    if needs.labs:
+        lab_tps = sorted({tp for _, tp in needs.labs})
+        tests = {tp: sorted({test for test, t in needs.labs if t == tp}) for tp in lab_tps}
+        chosen = canonical_labs(
+            at_timepoints(dataset["labs"], base, [(tp, tps[tp], pl.col("test").is_in(tests[tp])) for tp in lab_tps],
+                          by=["test"]), protocol, keep=("timepoint",))
+        for tp in lab_tps:
+            for test in tests[tp]:
+                parts.append(chosen.filter((pl.col("timepoint") == tp) & (pl.col("test") == test)).select(
+                    "patient_id",
+                    pl.col("value").alias(f"{test}@{tp}"),
+                    pl.col("censor").alias(f"{test}@{tp}.censor"),
+                    pl.col("limit").alias(f"{test}@{tp}.limit"),
+                    pl.col("limit_source").alias(f"{test}@{tp}.limit_source"),
+                    pl.col("date").alias(f"{test}@{tp}.date"),
+                ))
+    return parts
+
+
+def _chosen_studies(dataset: Dataset, protocol: Protocol, base: pl.DataFrame, needs: Needs,
+                    lesions: pl.DataFrame) -> pl.DataFrame:
+    """``patient_id`` and the study columns: per timepoint the study of the protocol's modality
+    (``study@<tp>``, ``.date``, and its active lesions ``lesions@<tp>``), then those of other
+    modalities (``study[<modality>]@<tp>``, ``.date``); the imaging table is gone through once
+    for all of them."""
+    tps = {t.id: t for t in protocol.timepoints}
+    modality = pl.col("modality")
+    wanted = [(study_column(tp, None), tps[tp], modality == protocol.imaging_modality) for tp in sorted(needs.studies)]
+    wanted += [(study_column(tp, m), tps[tp], modality == m) for m, tp in sorted(needs.modality_studies)]
+    out = base.select("patient_id").lazy()
+    if not wanted:
+        return out.collect()
+    chosen = at_timepoints(dataset["imaging"].select("patient_id", "study_id", "date", "modality"), base, wanted,
+                           tiebreak=["study_id"])
+    counts = (lesions.lazy().select("study_id").join(chosen.lazy().select("study_id"), on="study_id", how="semi")
+              .group_by("study_id").agg(pl.len().alias("__n")))
+    for tp in sorted(needs.studies):
+        study = study_column(tp, None)
+        out = out.join(chosen.lazy().filter(pl.col("timepoint") == study).join(counts, on="study_id", how="left").select(
+            "patient_id", pl.col("study_id").alias(study), pl.col("date").alias(f"{study}.date"),
+            pl.col("__n").fill_null(0).cast(pl.Int64).alias(f"lesions@{tp}")), on="patient_id", how="left")
+    for m, tp in sorted(needs.modality_studies):
+        study = study_column(tp, m)
+        out = out.join(chosen.lazy().filter(pl.col("timepoint") == study).select(
+            "patient_id", pl.col("study_id").alias(study), pl.col("date").alias(f"{study}.date")),
+            on="patient_id", how="left")
+    return out.collect()
 
 
 def _pair_fates(table: pl.DataFrame, lesions: pl.DataFrame, first: str, second: str,

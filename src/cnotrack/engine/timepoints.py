@@ -17,7 +17,7 @@ import polars as pl
 
 from ..protocols.model import Timepoint
 
-__all__ = ["at_timepoint", "day_expr"]
+__all__ = ["at_timepoint", "at_timepoints", "day_expr"]
 
 
 def day_expr(date_col: str = "date") -> pl.Expr:
@@ -37,8 +37,54 @@ def at_timepoint(rows: pl.DataFrame, cohort: pl.DataFrame, timepoint: Timepoint,
     depends on row order.
     """
     keys = ["patient_id", *(by or [])]
-    joined = rows.join(cohort.select("patient_id", "index_date", "last_assessment_date"),
-                       on="patient_id", how="inner").with_columns(day_expr(date_col).alias("day"))
+    joined = _with_days(rows.lazy(), cohort, date_col)
+    return _chosen(_in_window(joined, timepoint), keys, date_col, tiebreak).collect()
+
+
+def at_timepoints(rows: pl.DataFrame, cohort: pl.DataFrame, wanted: list[tuple[str, Timepoint, pl.Expr | None]],
+                  *, by: list[str] | None = None, date_col: str = "date",
+                  tiebreak: list[str] | None = None) -> pl.DataFrame:
+    """``at_timepoint`` for several timepoints in one pass over ``rows`` (the assessments and
+    labs are the largest tables): each ``(label, timepoint, has_value)`` of ``wanted`` chooses
+    among the rows where ``has_value`` is true (all rows for ``None``). One row per patient (and
+    ``by`` group) and label, the label in the column ``timepoint``; the columns of ``rows``, then
+    ``day`` and ``timepoint``.
+
+    Only the keys and dates are looked up in the cohort and compared, and only the rows inside
+    some window go on; the chosen rows' other columns are then taken by position, so that the
+    table's many other cells are never copied."""
+    extra = [c for c in dict.fromkeys([*(by or []), *(tiebreak or [])]) if c not in ("patient_id", date_col)]
+    # the patient as the cohort's row number (``__patient``): an Enum of the cohort's ids looks
+    # each row's patient up without joining the table, and the rows are then told apart by numbers
+    patient = pl.col("patient_id").cast(pl.Enum(cohort["patient_id"]), strict=False).to_physical()
+    windows = [_window(tp) for _, tp, _ in wanted]
+    candidates = (
+        rows.lazy().select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row"), patient.alias("__patient"), date_col, *extra,
+            *[(has_value if has_value is not None else pl.lit(True)).alias(f"__in{i}")
+              for i, (_, _, has_value) in enumerate(wanted)])
+        .filter(pl.col("__patient").is_not_null())
+        .with_columns(pl.lit(cohort[c]).gather(pl.col("__patient")).alias(c)
+                      for c in ("index_date", "last_assessment_date"))
+        .with_columns(day_expr(date_col).alias("day"))
+        # only the rows inside some timepoint's window go on
+        .with_columns((pl.col(f"__in{i}") & inside).alias(f"__in{i}") for i, (inside, _) in enumerate(windows))
+        .filter(pl.any_horizontal(f"__in{i}" for i in range(len(wanted))))
+        .collect()
+    )
+    chosen = pl.concat([
+        candidates.lazy().filter(pl.col(f"__in{i}")).select(
+            "__row", "__patient", date_col, *extra, "day", distance.alias("__distance"), pl.lit(label).alias("timepoint"))
+        for i, ((label, _, _), (_, distance)) in enumerate(zip(wanted, windows))])
+    keys = ["__patient", *(by or []), "timepoint"]
+    chosen = (chosen.sort(["__distance", date_col, *(tiebreak or [])])
+              .unique(subset=keys, keep="first", maintain_order=True).select("__row", "day", "timepoint").collect())
+    return rows.select(pl.all().gather(chosen["__row"])).with_columns(chosen["day"], chosen["timepoint"])
+
+
+def _window(timepoint: Timepoint) -> tuple[pl.Expr, pl.Expr]:
+    """Whether a row (with ``day``, ``index_date``, ``last_assessment_date``) lies inside the
+    timepoint's window, and its distance from the timepoint's target in days."""
     if timepoint.anchor == "last_assessment":
         target = (pl.col("last_assessment_date") - pl.col("index_date")).dt.total_days()
         offset = pl.col("day") - target
@@ -49,15 +95,26 @@ def at_timepoint(rows: pl.DataFrame, cohort: pl.DataFrame, timepoint: Timepoint,
     window = timepoint.window
     if window is None and timepoint.anchor == "last_assessment":
         window = (0, 0)
-    if window is not None:
-        low, high = window
-        joined = joined.filter((offset >= low) & (offset <= high))
+    inside = pl.lit(True) if window is None else (offset >= window[0]) & (offset <= window[1])
+    return inside, (offset - target_offset).abs()
+
+
+def _with_days(rows: pl.LazyFrame, cohort: pl.DataFrame, date_col: str) -> pl.LazyFrame:
+    return rows.join(cohort.lazy().select("patient_id", "index_date", "last_assessment_date"),
+                     on="patient_id", how="inner").with_columns(day_expr(date_col).alias("day"))
+
+
+def _in_window(joined: pl.LazyFrame, timepoint: Timepoint) -> pl.LazyFrame:
+    """The rows inside the timepoint's window, with ``__distance`` from its target."""
+    inside, distance = _window(timepoint)
+    return joined.filter(inside).with_columns(distance.alias("__distance"))
+
+
+def _chosen(rows: pl.LazyFrame, keys: list[str], date_col: str, tiebreak: list[str] | None) -> pl.LazyFrame:
     # the closest row first (then the earlier date, then the tiebreak), the first row per key
     # kept: sorting by numbers only, not by the patient's text id, is what makes this fast
-    chosen = (
-        joined.with_columns((offset - target_offset).abs().alias("__distance"))
-        .sort(["__distance", date_col, *(tiebreak or [])])
+    return (
+        rows.sort(["__distance", date_col, *(tiebreak or [])])
         .unique(subset=keys, keep="first", maintain_order=True)
         .drop("__distance", "index_date", "last_assessment_date")
     )
-    return chosen
