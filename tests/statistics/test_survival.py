@@ -316,3 +316,29 @@ def test_the_numpy_product_limit_estimate_is_lifelines_kaplan_meier_to_the_bit(s
     assert [p["events"] for p in result.curve] == table["observed"].astype(int).tolist()
     assert [p["censored"] for p in result.curve] == table["censored"].astype(int).tolist()
     assert [p["survival"] for p in result.curve] == fitter.survival_function_["x"].to_numpy(dtype=float).tolist()
+
+
+def test_patient_rows_read_as_the_list_of_dicts_of_their_table():
+    """A cohort's analysis keeps its patients as ``PatientRows`` (dicts made on first use): they
+    read and compare as ``DataFrame.to_dicts()`` and the detail JSON carries plain lists."""
+    import json
+
+    import polars as pl
+
+    from cnotrack.statistics.survival import PatientRows, kaplan_meier
+
+    frame = pl.DataFrame({"patient_id": ["P1", "P2", "P3"], "days": [10, 20, 30], "event": [True, False, True]})
+    rows = PatientRows(frame)
+    assert len(rows) == 3
+    assert rows == frame.to_dicts() and frame.to_dicts() == rows and rows == PatientRows(frame)
+    assert rows[1] == {"patient_id": "P2", "days": 20, "event": False} and rows[-1]["patient_id"] == "P3"
+    assert [r["days"] for r in rows] == [10, 20, 30] and rows[:1] == frame.to_dicts()[:1]
+    assert PatientRows(frame.clear()) == [] and not PatientRows(frame.clear())
+    result = kaplan_meier(frame["days"], frame["event"], label="x")
+    from dataclasses import replace
+
+    result = replace(result, subjects=rows, excluded=PatientRows(frame.head(0).select("patient_id")))
+    body = result.as_json(detail=True)
+    assert body["subjects"] == frame.to_dicts() and type(body["subjects"]) is list
+    assert body["excluded"] == 0 and body["excluded_patients"] == []
+    json.dumps(body)

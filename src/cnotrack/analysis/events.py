@@ -26,7 +26,7 @@ from ..engine.events import first_new_lesion
 from ..engine.timepoints import day_expr
 from ..exchange.dataset import Dataset
 from ._values import analysis_table
-from ..statistics.survival import SurvivalResult, kaplan_meier
+from ..statistics.survival import PatientRows, SurvivalResult, kaplan_meier
 
 __all__ = ["NEW_LESION", "PGA_NONE_OR_MINIMAL", "time_to_events", "time_to_new_lesion",
            "time_to_pga_none_or_minimal"]
@@ -105,4 +105,4 @@ def _fit(used: pl.DataFrame, excluded: pl.DataFrame, *, label: str, definition: 
     )
     result = kaplan_meier(subjects["days"], subjects["event"], label=label,
                           times_years=times_years, definition=definition)
-    return replace(result, subjects=subjects.to_dicts(), excluded=excluded.sort("patient_id").to_dicts())
+    return replace(result, subjects=PatientRows(subjects), excluded=PatientRows(excluded.sort("patient_id")))

@@ -15,29 +15,33 @@ Bulletin 1945;1:80-83), as R's default ``wilcox.test(before, after, paired = TRU
   ties nor zeros; otherwise it comes from the normal approximation with the tie-corrected
   variance and a continuity correction of 1/2 towards the mean.
 
-SciPy computes the p value: ``scipy.stats.wilcoxon(d, zero_method="wilcox", correction=True,
+The p value is SciPy's ``scipy.stats.wilcoxon(d, zero_method="wilcox", correction=True,
 method=...)`` with ``method="exact"`` or ``"asymptotic"`` chosen by R's rule above (SciPy's own
 ``"auto"`` follows a different rule, and SciPy's statistic is ``min(V, n(n+1)/2 - V)``, so V is
-computed here). An ordinal scale such as the PGA is coded 0, 1, 2, ... in its order
+computed here), computed by SciPy's algorithm in ``_distributions.py`` so that an evaluation
+does not import ``scipy.stats`` (the tests compare the two). An ordinal scale such as the PGA
+is coded 0, 1, 2, ... in its order
 (none = 0 ... severe = 4) for the test.
 
 **Exact McNemar test** (McNemar Q. Note on the sampling error of the difference between
 correlated proportions or percentages. Psychometrika 1947;12:153-157): with ``b`` the pairs
 true before and false after and ``c`` the pairs false before and true after, the two-sided p
 value is the binomial test of b successes in b + c trials with probability 1/2, as R's
-``binom.test(b, b + c)`` and ``exact2x2::mcnemar.exact``.
+``binom.test(b, b + c)`` and ``exact2x2::mcnemar.exact`` (SciPy's ``binomtest``, computed exactly
+in ``_distributions.py``).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import polars as pl
+
+from ._distributions import average_ranks, binomial_half_p_value, signed_rank_p_value
 
 __all__ = ["PGA_LEVELS", "PairedTest", "mcnemar_exact", "wilcoxon_signed_rank"]
 
@@ -188,8 +192,6 @@ def wilcoxon_signed_rank(before: Sequence[Any], after: Sequence[Any], *, variabl
     ``before`` and ``after`` hold one value per patient (None when missing); with ``levels``
     they are category names coded by their position (``levels=PGA_LEVELS`` for the PGA).
     """
-    from scipy.stats import rankdata, wilcoxon  # SciPy is imported when a test is made
-
     x, y = _coded(before, levels, variable), _coded(after, levels, variable)
     _same_length(x, y, variable)
     both = ~(np.isnan(x) | np.isnan(y))
@@ -207,28 +209,23 @@ def wilcoxon_signed_rank(before: Sequence[Any], after: Sequence[Any], *, variabl
     if n == 0:
         return PairedTest(p_value=None, statistic=0.0, method=(
             "Wilcoxon signed-rank test: every difference is zero, no test"), **common, **medians)
-    ranks = rankdata(np.abs(nonzero))  # average ranks for ties, as R's rank()
+    ranks, tie_counts = average_ranks(np.abs(nonzero))  # average ranks for ties, as R's rank()
     v = float(ranks[nonzero > 0].sum())
-    ties = np.unique(ranks).size != n
+    ties = bool((tie_counts > 1).any())
     exact = n < 50 and not ties and zeros == 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # SciPy's small-sample notes; the method string says what was done
-        result = wilcoxon(d, zero_method="wilcox", correction=True,
-                          method="exact" if exact else "asymptotic")
+    p_value = signed_rank_p_value(v, n, tie_counts, exact=exact)
     if exact:
         method = "Wilcoxon signed-rank test, exact"
     else:
         reasons = [r for r, on in (("ties", ties), ("zeros", zeros > 0), ("50 or more pairs", n >= 50)) if on]
         method = ("Wilcoxon signed-rank test with normal approximation and continuity correction ("
                   + " and ".join(reasons) + ")")
-    return PairedTest(p_value=float(result.pvalue), statistic=v, method=method, **common, **medians)
+    return PairedTest(p_value=float(p_value), statistic=v, method=method, **common, **medians)
 
 
 def mcnemar_exact(before: Sequence[bool | None], after: Sequence[bool | None], *, variable: str,
                   labels: tuple[str, str] | None = None) -> PairedTest:
     """The exact McNemar test of a yes/no state at two timepoints (R: ``binom.test(b, b + c)``)."""
-    from scipy.stats import binomtest  # SciPy is imported when a test is made
-
     x, y = _series(before), _series(after)
     _same_length(x, y, variable)
     both = x.is_not_null() & y.is_not_null()
@@ -239,6 +236,6 @@ def mcnemar_exact(before: Sequence[bool | None], after: Sequence[bool | None], *
                   before_true=int(x.sum()), after_true=int(y.sum()))
     if b + c == 0:
         return PairedTest(p_value=None, method="exact McNemar test: no discordant pairs, no test", **common)
-    p = float(binomtest(b, b + c, 0.5).pvalue)
+    p = binomial_half_p_value(b, b + c)
     return PairedTest(p_value=p, method="exact McNemar test (two-sided binomial test of b of b + c discordant "
                                         "pairs, probability 1/2)", **common)

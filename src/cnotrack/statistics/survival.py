@@ -40,13 +40,13 @@ protocol (time to PGA none or minimal, time to a new lesion) are in ``events.py`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["DAYS_PER_YEAR", "MEDIAN_RULES", "SurvivalResult", "first_at_or_below", "kaplan_meier",
+__all__ = ["DAYS_PER_YEAR", "MEDIAN_RULES", "PatientRows", "SurvivalResult", "first_at_or_below", "kaplan_meier",
            "kaplan_meier_by_group", "r_quantile"]
 
 DAYS_PER_YEAR = 365.25
@@ -75,6 +75,43 @@ def method_text(median_rule: str = "midpoint") -> str:
 METHOD = method_text()
 
 
+class PatientRows(Sequence):
+    """The rows of a table (a Polars DataFrame) as dicts, made on first use.
+
+    A cohort's analysis lists every patient it used and left out; the summary JSON shows only
+    their number, and making tens of thousands of dicts costs more than the Kaplan-Meier fit, so
+    the dicts are made only when the rows are read (``--detail``, the report). It reads as a
+    list of dicts: ``len``, indexing, iteration and ``==`` with a list."""
+
+    def __init__(self, frame: Any) -> None:
+        self._frame = frame
+        self._rows: list[dict[str, Any]] | None = None
+
+    def _listed(self) -> list[dict[str, Any]]:
+        if self._rows is None:
+            self._rows = self._frame.to_dicts()
+        return self._rows
+
+    def __len__(self) -> int:
+        return self._frame.height if self._rows is None else len(self._rows)
+
+    def __getitem__(self, index):
+        return self._listed()[index]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._listed())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PatientRows):
+            other = other._listed()
+        return self._listed() == other if isinstance(other, list) else NotImplemented
+
+    __hash__ = None  # a list is not hashable either
+
+    def __repr__(self) -> str:
+        return repr(self._listed())
+
+
 @dataclass(frozen=True)
 class SurvivalResult:
     """A Kaplan-Meier analysis: counts, median with its 95% interval, at-risk table and curve.
@@ -96,8 +133,8 @@ class SurvivalResult:
     curve: list[dict[str, Any]]
     method: str
     definition: str = ""
-    subjects: list[dict[str, Any]] = field(default_factory=list)
-    excluded: list[dict[str, Any]] = field(default_factory=list)
+    subjects: Sequence[dict[str, Any]] = field(default_factory=list)  # a list or PatientRows
+    excluded: Sequence[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self, *, detail: bool = True) -> dict[str, Any]:
         """Plain values; ``detail`` adds the per-patient ``subjects`` and ``excluded_patients``."""
@@ -109,7 +146,7 @@ class SurvivalResult:
             "method": self.method, "sentence": self.sentence(),
         }
         if detail:
-            out |= {"subjects": self.subjects, "excluded_patients": self.excluded}
+            out |= {"subjects": list(self.subjects), "excluded_patients": list(self.excluded)}
         return out
 
     def plot_curve(self) -> dict[str, Any]:

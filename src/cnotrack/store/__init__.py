@@ -1,9 +1,25 @@
-"""The database: schema, migrations, import, export."""
+"""The database: schema, migrations, import, export.
 
-from .database import Store, default_database_url, open_store, resolve_database_url
-from .exporter import read_store
-from .importer import ImportPlan, ImportReport, TablePlan, import_dataset, plan_import
-from .state import data_state
+The names are imported on first use: SQLAlchemy and Alembic cost half a second, and a command
+that reads a folder (``cnotrack evaluate DIR``) imports only ``store.label`` of this package.
+"""
+
+#: where each exported name is defined
+_LAZY = {"Store": "database", "default_database_url": "database", "open_store": "database",
+         "resolve_database_url": "database", "read_store": "exporter", "ImportPlan": "importer",
+         "ImportReport": "importer", "TablePlan": "importer", "import_dataset": "importer",
+         "plan_import": "importer", "data_state": "state"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ImportPlan",

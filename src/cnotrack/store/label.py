@@ -15,8 +15,10 @@ file system layout (the full path of an SQLite file or of an uploaded folder).
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 __all__ = ["database_label", "path_label", "source_label"]
 
@@ -39,8 +41,10 @@ def database_label(url: str | sa.URL) -> str:
     query parameter; an SQLite database by its file name only (``sqlite database
     cnotrack.db``; an in-memory one as ``sqlite database in memory``). A URL that cannot be
     parsed gives ``database`` and nothing of its text."""
+    from sqlalchemy.engine import make_url  # SQLAlchemy only when a database is named
+
     try:
-        parsed = sa.engine.make_url(url)
+        parsed = make_url(url)
     except Exception:  # noqa: BLE001 - whatever the text was, none of it is shown
         return "database"
     kind = parsed.get_backend_name() or "database"
