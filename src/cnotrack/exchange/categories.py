@@ -5,9 +5,13 @@ categories of its own (``pl.Categories.random()``) has one code per distinct tex
 ``Categories.to_series`` builds that list in Python, one category at a time, which at a
 registry's 100,000 patient identifiers costs seconds. Here the codes ``0..n-1`` themselves are
 turned into their categorical (``cat.to``) and cast to text: one lookup per category, never a
-pass over the column's cells with strings. Which codes a cell of the column holds is one NumPy
-pass over the codes (a flag per code), far cheaper than taking the distinct cells and
-scattering their texts.
+pass over the column's cells with strings. A code that no cell holds any more (a cell made
+empty, a row dropped) keeps its text: a flag computed per code reaches the cells through their
+codes, so it flags no cell.
+
+The categories' size is read with ``Categories._categories.num_cats_upper_bound()``, a private
+attribute of Polars (2.1): ``tests/test_exchange_native_proof.py`` checks the texts against the
+distinct cells, so a Polars upgrade that changes it fails there, not silently.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-__all__ = ["category_texts", "code_texts"]
+__all__ = ["code_texts"]
 
 
 def code_texts(column: pl.Series) -> pl.Series:
@@ -25,20 +29,6 @@ def code_texts(column: pl.Series) -> pl.Series:
     code no cell holds then flags no cell)."""
     size = column.dtype.categories._categories.num_cats_upper_bound()
     return _texts(column, size)
-
-
-def category_texts(column: pl.Series) -> pl.Series:
-    """The texts of ``column``'s categories (a ``Categorical`` whose categories are its own),
-    indexed by code: ``category_texts(c)[code]`` is the text of ``code``. A code no cell of
-    the column holds (a category left by a filter) is null there."""
-    codes = column.to_physical().drop_nulls().to_numpy()
-    size = column.dtype.categories._categories.num_cats_upper_bound()
-    size = max(size, int(codes.max()) + 1 if codes.size else 0)
-    texts = _texts(column, size)
-    held = np.zeros(size, dtype=bool)
-    held[codes] = True
-    unheld = np.flatnonzero(~held)
-    return texts.scatter(unheld, None) if unheld.size else texts
 
 
 def _texts(column: pl.Series, size: int) -> pl.Series:

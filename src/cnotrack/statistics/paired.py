@@ -209,6 +209,14 @@ def wilcoxon_signed_rank(before: Sequence[Any], after: Sequence[Any], *, variabl
     if n == 0:
         return PairedTest(p_value=None, statistic=0.0, method=(
             "Wilcoxon signed-rank test: every difference is zero, no test"), **common, **medians)
+    if np.isnan(nonzero).any():  # an infinite value before and after (inf - inf): no ranks, as SciPy's
+        exact = n == 1 and zeros == 0
+        reasons = " and ".join(r for r, on in (("ties", n > 1), ("zeros", zeros > 0)) if on)
+        statistic = math.nan if (nonzero > 0).any() else 0.0  # the sum of the NaN ranks of the positive ones
+        return PairedTest(p_value=math.nan, statistic=statistic, method=(
+            "Wilcoxon signed-rank test, exact" if exact else
+            "Wilcoxon signed-rank test with normal approximation and continuity correction (" + reasons + ")"),
+            **common, **medians)
     ranks, tie_counts = average_ranks(np.abs(nonzero))  # average ranks for ties, as R's rank()
     v = float(ranks[nonzero > 0].sum())
     ties = bool((tie_counts > 1).any())
