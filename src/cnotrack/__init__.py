@@ -24,6 +24,7 @@ from .exchange import (  # noqa: E402
     validate_dataset,
     write_template,
 )
+from .lazy import lazy_names  # noqa: E402
 from .vocabulary import anatomy, drugs, lab_tests  # noqa: E402
 
 #: names of the store, imported on first use: SQLAlchemy and Alembic cost a second of start-up
@@ -32,14 +33,7 @@ _LAZY = {"ImportReport": "store", "Store": "store", "import_dataset": "store", "
          "read_store": "store"}
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "CnotrackError",

@@ -4,6 +4,8 @@ The names are imported on first use: SQLAlchemy and Alembic cost half a second, 
 that reads a folder (``cnotrack evaluate DIR``) imports only ``store.label`` of this package.
 """
 
+from ..lazy import lazy_names
+
 #: where each exported name is defined
 _LAZY = {"Store": "database", "default_database_url": "database", "open_store": "database",
          "resolve_database_url": "database", "read_store": "exporter", "ImportPlan": "importer",
@@ -11,14 +13,7 @@ _LAZY = {"Store": "database", "default_database_url": "database", "open_store": 
          "plan_import": "importer", "data_state": "state"}
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)
 
 
 __all__ = [
