@@ -58,7 +58,9 @@ def build_patient_table(dataset: Dataset, protocol: Protocol, cohort: Cohort, ne
             pl.when(pl.col(study).is_not_null()).then(pl.col("__n").fill_null(0).cast(pl.Int64))
             .alias(lesions_column(tp, key))).drop("__n")
     fate_rows = []
-    pair_fates: dict[tuple[str, str, str | None], pl.DataFrame] = {}  # a pair's fates, matched once
+    # a pair's fates, matched once: ``_pair_fates`` reads only ``patient_id`` and the pair's study
+    # columns of ``table``, which the fate columns added in between never change
+    pair_fates: dict[tuple[str, str, str | None], pl.DataFrame] = {}
 
     def fates_of(first: str, second: str, modality: str | None) -> pl.DataFrame:
         if (first, second, modality) not in pair_fates:
