@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cnotrack.exchange import csv_native, reader
+from cnotrack.exchange.categories import code_texts
 from cnotrack.exchange.reader import ROW, ReadLimits
 
 SETTINGS = settings(max_examples=400, deadline=None, derandomize=True, database=None,
@@ -63,6 +64,9 @@ def assert_same(data: bytes, limits: ReadLimits = reader.CLI_LIMITS) -> bool:
         assert as_text(fast.frame).schema == slow.frame.schema
         assert fast.frame.to_dict(as_series=False) == slow.frame.to_dict(as_series=False)
         assert (fast.name, fast.source, fast.escaped) == (slow.name, slow.source, slow.escaped)
+        # the texts the reader hands to typing are those of the columns' codes, column by column
+        for column, texts in fast.texts.items():
+            assert texts.equals(code_texts(fast.frame.get_column(column)), check_names=False)
     return used
 
 

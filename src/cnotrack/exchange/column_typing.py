@@ -84,18 +84,22 @@ class TypedColumn:
 
 
 def type_column(frame: pl.DataFrame, source: str, name: str, spec: ColumnSpec | None, *,
-                escaped: bool, label: str, problems: list[Problem]) -> TypedColumn:
+                escaped: bool, label: str, problems: list[Problem],
+                texts: pl.Series | None = None) -> TypedColumn:
     """Type the text column ``source`` of ``frame`` (with ``_row``) as the format's column
     ``name`` (``spec``; ``None`` for an extra column, which is only cleaned); its problems,
-    each naming the row, the column and the cleaned text, go to ``problems``."""
+    each naming the row, the column and the cleaned text, go to ``problems``. ``texts``: the
+    text of each code of the column when it is a categorical and the reader has them
+    (``RawTable.texts``)."""
     column = original = frame.get_column(source)
     # the column's distinct texts (its categories, each with a code); an empty cell has no code
     if not isinstance(column.dtype, pl.Categorical):  # the native CSV reader's are already
         column = column.cast(pl.Categorical(pl.Categories.random()))
+        texts = None
     # a column's categories are its own (a fresh ``Categories``); they live as long as ``column``.
     # Every code's text, held by a cell or not: a flag is found through the rows that hold its
     # code, so a code no cell holds flags nothing (one chunk: a gather from several costs more)
-    base = code_texts(column).rechunk().alias(_RAW).to_frame()
+    base = (code_texts(column) if texts is None else texts).rechunk().alias(_RAW).to_frame()
     codes = column.to_physical()
     # trimmed, line breaks written \n (as a spreadsheet keeps them), empty = missing
     clean = pl.col(_RAW).str.strip_chars().str.replace_all("\r\n?", "\n").replace("", None)

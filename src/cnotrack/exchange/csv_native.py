@@ -341,7 +341,7 @@ def _table(label: str, name: str, frame: pl.DataFrame, header: list[str], texts:
         frame = frame.filter(~pl.col(ROW).is_in(pl.Series(blank).implode()))
     # in the csv module's order: row by row, then the limit that stopped the reading
     problems.extend(_long_cells(label, frame, texts, header, limits) + found)
-    return RawTable(name, label, frame, header, escaped=True)
+    return RawTable(name, label, frame, header, escaped=True, texts=texts)
 
 
 def _without(cells: pl.Expr, which: pl.Series) -> pl.Expr:

@@ -76,13 +76,16 @@ class RawTable:
     ``_row``; ``header`` gives the names the file gave them. ``escaped`` marks CSV cells,
     which carry the spreadsheet escape of ``spreadsheet``. A column is ``String``, or, from
     the native CSV reader (``csv_native``), a ``Categorical`` of the same texts whose
-    categories are its own."""
+    categories are its own; for such a column ``texts`` may hold the text of each of its codes
+    (``categories.code_texts``), which the reader needed too, so that typing does not make them
+    again."""
 
     name: str
     source: str
     frame: pl.DataFrame
     header: list[str]
     escaped: bool = False
+    texts: dict[str, pl.Series] = field(default_factory=dict)
 
 
 @dataclass

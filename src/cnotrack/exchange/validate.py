@@ -163,7 +163,8 @@ def _type_table(table: RawTable, spec: TableSpec, keep_extra: bool,
     frame = table.frame
     typed_columns = {
         name: type_column(frame, frame_name, name, spec.column(name) if name in known else None,
-                          escaped=table.escaped, label=label, problems=problems)
+                          escaped=table.escaped, label=label, problems=problems,
+                          texts=table.texts.get(frame_name))
         for name, frame_name in columns.items()
     }
     if coded is not None:
