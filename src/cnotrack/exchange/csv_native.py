@@ -344,17 +344,25 @@ def _table(label: str, name: str, frame: pl.DataFrame, header: list[str], texts:
     return RawTable(name, label, frame, header, escaped=True, texts=texts)
 
 
+def _flagged(which: pl.Series) -> pl.Series:
+    """The codes whose flag in ``which`` (a flag per category code; null: not flagged) is set."""
+    return pl.Series(np.flatnonzero(which.fill_null(False).to_numpy()), dtype=pl.UInt32)
+
+
+def _has_flagged(cells: pl.Expr, which: pl.Series) -> pl.Expr:
+    """Whether each categorical cell's text is one of those flagged in ``which``."""
+    return cells.to_physical().is_in(_flagged(which).implode())
+
+
 def _without(cells: pl.Expr, which: pl.Series) -> pl.Expr:
     """The categorical ``cells`` with null where a cell's text is one of ``which`` (a flag per
     category code)."""
-    codes = pl.Series(np.flatnonzero(which.fill_null(False).to_numpy()), dtype=pl.UInt32)
-    return pl.when(~cells.to_physical().is_in(codes.implode())).then(cells)
+    return pl.when(~_has_flagged(cells, which)).then(cells)
 
 
 def _rows_with(frame: pl.DataFrame, column: str, which: pl.Series) -> pl.DataFrame:
     """The rows of ``frame`` whose cell of ``column`` has one of the texts flagged in ``which``."""
-    codes = pl.Series(np.flatnonzero(which.fill_null(False).to_numpy()), dtype=pl.UInt32)
-    return frame.filter(pl.col(column).to_physical().is_in(codes.implode()))
+    return frame.filter(_has_flagged(pl.col(column), which))
 
 
 def _blank_rows(frame: pl.DataFrame, names: list[str], first_texts: pl.Series) -> np.ndarray:
@@ -362,11 +370,11 @@ def _blank_rows(frame: pl.DataFrame, names: list[str], first_texts: pl.Series) -
 
     Only a row whose first cell is empty or starts with whitespace can be one: those few are
     looked at cell by cell (vectorised), the others never."""
-    spaced = np.flatnonzero(first_texts.str.head(1).is_in(list(PYTHON_WHITESPACE)).fill_null(False).to_numpy())
+    spaced = first_texts.str.head(1).is_in(list(PYTHON_WHITESPACE))
     first = pl.col(names[0])
     candidate = first.is_null()
-    if spaced.size:
-        candidate = candidate | first.to_physical().is_in(pl.Series(spaced, dtype=pl.UInt32).implode())
+    if spaced.any():
+        candidate = candidate | _has_flagged(first, spaced)
     elif not frame.get_column(names[0]).null_count():
         return np.empty(0, dtype=np.int64)  # no first cell empty or spaced: no candidate at all
     text = frame.filter(candidate).select(ROW, *[pl.col(c).cast(pl.String) for c in names])
