@@ -1,5 +1,8 @@
 """``at_timepoints`` (one pass over a table for several timepoints and variables, as the patient
-table uses it) chooses exactly the rows that ``at_timepoint`` chooses one timepoint at a time."""
+table uses it) chooses exactly the rows that the rule chooses one timepoint at a time: the
+reference below is the former ``at_timepoint`` (a join on the cohort, then a filter and a sort per
+timepoint), kept here as the test's definition; ``at_timepoint`` itself is now ``at_timepoints``
+with one timepoint."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cnotrack.engine.timepoints import at_timepoint, at_timepoints
+from cnotrack.engine.timepoints import at_timepoint, at_timepoints, day_expr
 from cnotrack.protocols.model import Timepoint
 
 DAY0 = dt.date(2020, 1, 1)
@@ -45,6 +48,27 @@ def _rows(cells) -> pl.DataFrame:
                 "study_id": pl.String}, orient="row").unique(["patient_id", "date", "study_id"], maintain_order=True)
 
 
+def reference_at_timepoint(rows: pl.DataFrame, cohort: pl.DataFrame, timepoint: Timepoint, *,
+                           by: list[str] | None = None, tiebreak: list[str] | None = None) -> pl.DataFrame:
+    """The row chosen per patient (and ``by`` group) for ``timepoint``, by the module's rule."""
+    joined = rows.join(cohort.select("patient_id", "index_date", "last_assessment_date"),
+                       on="patient_id", how="inner").with_columns(day_expr("date").alias("day"))
+    if timepoint.anchor == "last_assessment":
+        target = (pl.col("last_assessment_date") - pl.col("index_date")).dt.total_days()
+        offset, target_offset = pl.col("day") - target, 0
+    else:
+        offset, target_offset = pl.col("day"), timepoint.target_day or 0
+    window = timepoint.window
+    if window is None and timepoint.anchor == "last_assessment":
+        window = (0, 0)
+    if window is not None:
+        joined = joined.filter((offset >= window[0]) & (offset <= window[1]))
+    return (joined.with_columns((offset - target_offset).abs().alias("__distance"))
+            .sort(["__distance", "date", *(tiebreak or [])])
+            .unique(subset=["patient_id", *(by or [])], keep="first", maintain_order=True)
+            .drop("__distance", "index_date", "last_assessment_date"))
+
+
 def _same(one: pl.DataFrame, many: pl.DataFrame, keys: list[str]) -> None:
     assert one.sort(keys).equals(many.select(one.columns).sort(keys), null_equal=True)
 
@@ -63,14 +87,18 @@ def test_one_pass_for_several_timepoints_chooses_what_each_timepoint_chooses(ids
     assert chosen.columns == [*table.columns, "day", "timepoint"]
     for label, tp, given_value in wanted:
         candidates = table.filter(given_value) if given_value is not None else table
-        _same(at_timepoint(candidates, cohort, tp, tiebreak=["study_id"]),
+        _same(reference_at_timepoint(candidates, cohort, tp, tiebreak=["study_id"]),
               chosen.filter(pl.col("timepoint") == label).drop("timepoint"), ["patient_id"])
+        one = at_timepoint(candidates, cohort, tp, tiebreak=["study_id"])
+        assert one.columns == [*table.columns, "day"]
+        _same(reference_at_timepoint(candidates, cohort, tp, tiebreak=["study_id"]), one, ["patient_id"])
     # per group (the labs by test), each timepoint with its own tests
     by_test = at_timepoints(table, cohort, [(tp.id, tp, pl.col("test").is_in(["CRP"] if i % 2 else ["CRP", "ESR"]))
                                             for i, tp in enumerate(TIMEPOINTS)], by=["test"], tiebreak=["study_id"])
     for i, tp in enumerate(TIMEPOINTS):
         tests = ["CRP"] if i % 2 else ["CRP", "ESR"]
-        _same(at_timepoint(table.filter(pl.col("test").is_in(tests)), cohort, tp, by=["test"], tiebreak=["study_id"]),
+        _same(reference_at_timepoint(table.filter(pl.col("test").is_in(tests)), cohort, tp, by=["test"],
+                                     tiebreak=["study_id"]),
               by_test.filter(pl.col("timepoint") == tp.id).drop("timepoint"), ["patient_id", "test"])
 
 

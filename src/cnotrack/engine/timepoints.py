@@ -36,9 +36,8 @@ def at_timepoint(rows: pl.DataFrame, cohort: pl.DataFrame, timepoint: Timepoint,
     imaging studies of one day) are told apart by ``tiebreak`` columns, so that the choice never
     depends on row order.
     """
-    keys = ["patient_id", *(by or [])]
-    joined = _with_days(rows.lazy(), cohort, date_col)
-    return _chosen(_in_window(joined, timepoint), keys, date_col, tiebreak).collect()
+    chosen = at_timepoints(rows, cohort, [("", timepoint, None)], by=by, date_col=date_col, tiebreak=tiebreak)
+    return chosen.drop("timepoint")
 
 
 def at_timepoints(rows: pl.DataFrame, cohort: pl.DataFrame, wanted: list[tuple[str, Timepoint, pl.Expr | None]],
@@ -97,24 +96,3 @@ def _window(timepoint: Timepoint) -> tuple[pl.Expr, pl.Expr]:
         window = (0, 0)
     inside = pl.lit(True) if window is None else (offset >= window[0]) & (offset <= window[1])
     return inside, (offset - target_offset).abs()
-
-
-def _with_days(rows: pl.LazyFrame, cohort: pl.DataFrame, date_col: str) -> pl.LazyFrame:
-    return rows.join(cohort.lazy().select("patient_id", "index_date", "last_assessment_date"),
-                     on="patient_id", how="inner").with_columns(day_expr(date_col).alias("day"))
-
-
-def _in_window(joined: pl.LazyFrame, timepoint: Timepoint) -> pl.LazyFrame:
-    """The rows inside the timepoint's window, with ``__distance`` from its target."""
-    inside, distance = _window(timepoint)
-    return joined.filter(inside).with_columns(distance.alias("__distance"))
-
-
-def _chosen(rows: pl.LazyFrame, keys: list[str], date_col: str, tiebreak: list[str] | None) -> pl.LazyFrame:
-    # the closest row first (then the earlier date, then the tiebreak), the first row per key
-    # kept: sorting by numbers only, not by the patient's text id, is what makes this fast
-    return (
-        rows.sort(["__distance", date_col, *(tiebreak or [])])
-        .unique(subset=keys, keep="first", maintain_order=True)
-        .drop("__distance", "index_date", "last_assessment_date")
-    )
