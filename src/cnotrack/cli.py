@@ -425,6 +425,10 @@ def serve(
     serve_web(db, host=host, port=port, idle_timeout=dt.timedelta(minutes=idle_timeout), forwarded_allow_ips=proxies)
 
 
+from .cli_redcap import redcap_app  # noqa: E402  (the sub-command group, defined in its own module)
+
+app.add_typer(redcap_app, name="redcap")
+
 users_app = typer.Typer(help="Manage the users of the web application.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 

@@ -1,0 +1,1 @@
+"""Where research data lives besides cnotrack's own files: REDCap projects (``interop.redcap``)."""
