@@ -130,7 +130,8 @@ def _format() -> dict:
 
 
 def _synonyms(entries: list[dict], key: str) -> dict[str, str]:
-    return {_normalise(s): e[key] for e in entries for s in (e[key], *e.get("synonyms", ()))}
+    local = lambda e: [s for names in e.get("local_names", {}).values() for s in names]  # noqa: E731
+    return {_normalise(s): e[key] for e in entries for s in (e[key], *e.get("synonyms", ()), *local(e))}
 
 
 def _lab_tests() -> list[dict]:

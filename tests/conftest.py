@@ -273,6 +273,8 @@ def generic_rows(table: str, patient_ids: list[str]) -> list[dict[str, object]]:
                 value = f"{table} note {i + 1}, \"quoted\""
             elif kind == "drug":
                 value = ("naproxen", "anakinra", "pamidronate", "methotrexate")[i % 4]
+            elif kind == "bone":  # a side, when the table has one, is left, right, left: paired bones
+                value = ("femur", "tibia", "clavicle", "T7")[i % 4]
             else:
                 value = None
             if not column.required and i == 3:
@@ -297,6 +299,10 @@ def good_tables() -> dict[str, list[dict[str, object]]]:
         visits.setdefault(row["patient_id"], row["date"])
     tables["chaq"] = [dict(row, date=visits[row["patient_id"]]) for row in tables["chaq"]
                       if row["patient_id"] in visits]
+    # a vertebral fracture or collapse (format 1.1) is of a vertebra, a midline bone: no side
+    for row in tables.get("complications", []):
+        if str(row["complication"]).startswith("vertebral"):
+            row.update(bone="T7", side=None)
     return tables
 
 

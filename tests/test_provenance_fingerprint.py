@@ -98,8 +98,11 @@ def _by_hand(tables: dict[str, list[dict]]) -> str:
     struct (no Polars), so that the definition cannot drift with a Polars version."""
     digest = hashlib.sha256()
     for spec in exchange_format().tables:
-        columns = list(empty_table(spec.name).columns) + ["_extra"]
         rows = sorted(tables.get(spec.name, []), key=lambda r: [r.get(k) for k in spec.key])
+        if spec.since and not rows:
+            continue  # a table of format 1.1 counts only with rows, and a column only with a value
+        later = {c.name for c in spec.columns if c.since and all(r.get(c.name) is None for r in rows)}
+        columns = [c for c in empty_table(spec.name).columns if c not in later] + ["_extra"]
         digest.update(f"table {spec.name} rows {len(rows)} columns {','.join(columns)}\n".encode())
         buffer = io.StringIO()
         writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")

@@ -5,7 +5,8 @@ truncated or coerced).
 The property tests generate random valid datasets with every table and column type: censored
 lab values, partial birth dates, vocabulary synonyms in any case, numbers in any decimal or
 exponent form, unicode text with commas, quotes and line breaks, shuffled columns and rows,
-and extra columns kept with ``keep_extra``.
+and extra columns kept with ``keep_extra``; and every table and column of format 1.1, each
+written only where it holds a value (a dataset that uses none exports as version 1 did).
 """
 
 from __future__ import annotations
@@ -21,13 +22,23 @@ from hypothesis import strategies as st
 from cnotrack import export_dataset, import_dataset, load_dataset, open_store, read_store
 from cnotrack.exchange.schema import exchange_format
 from cnotrack.exchange.spreadsheet import spreadsheet_safe
-from cnotrack.vocabulary import anatomy, drugs, lab_tests
+from cnotrack.vocabulary import anatomy, drugs, lab_tests, local_names
 
 from conftest import (csv_text, folder_bytes, fresh_postgres_url, make_dataset, migrated_sqlite_url, number_text,
                       postgres_base_url, read_csv_rows, sqlite_url)
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "cnotrack" / "demo" / "pardeo2017"
 FORMAT = exchange_format()
+VERSION_1_TABLES = [t.name for t in FORMAT.tables if t.since is None]
+# every local spelling (Italian, German, French, Spanish) of each entry, beside its synonyms
+LOCAL = {id(v): {} for v in (anatomy(), drugs(), lab_tests())}
+for _vocabulary in (anatomy(), drugs(), lab_tests()):
+    for _name in local_names(_vocabulary):
+        LOCAL[id(_vocabulary)].setdefault(_name.canonical, []).append(_name.spelling)
+
+
+def spellings(vocabulary, canonical: str, synonyms: tuple[str, ...]) -> tuple[str, ...]:
+    return (*synonyms, *LOCAL[id(vocabulary)].get(canonical, ()))
 
 
 def export_both(store, folder: Path, name: str) -> tuple[Path, Path]:
@@ -86,10 +97,10 @@ def test_exporting_twice_gives_the_same_bytes(tmp_path, good_dataset):
     assert folder_bytes(tmp_path / "a") == folder_bytes(tmp_path / "b")
 
 
-def test_an_export_writes_every_table_even_an_empty_one(tmp_path):
+def test_an_export_writes_every_version_1_table_even_an_empty_one_and_no_empty_1_1_table(tmp_path):
     folder = make_dataset(tmp_path, patients=[{"patient_id": "P01", "sex": "F"}])
     out = export_dataset(load_dataset(folder), tmp_path / "out")
-    assert sorted(p.stem for p in out.iterdir()) == sorted(FORMAT.table_names)
+    assert sorted(p.stem for p in out.iterdir()) == sorted(VERSION_1_TABLES)
     assert (out / "labs.csv").read_text() == "patient_id,date,test,value,unit,ref_high,ref_low\n"
 
 
@@ -216,7 +227,7 @@ def drug_cells(draw, optional: bool):
     if optional and draw(st.booleans()):
         return None, None
     drug = draw(st.sampled_from(drugs().drugs))
-    return spelled(draw, drug.name, drug.synonyms)
+    return spelled(draw, drug.name, spellings(drugs(), drug.name, drug.synonyms))
 
 
 def maybe(draw, cells):
@@ -247,6 +258,7 @@ def datasets(draw, keep_extra: bool = False):
             "diagnosis_date": date_cell(draw(st.one_of(st.none(), dates))),
             "center": maybe(draw, text_values.map(lambda t: (t, t))),
             "synthetic": draw(boolean_cells()),
+            "race_ethnicity": maybe(draw, text_values.map(lambda t: (t, t))),
         })
     patient = st.sampled_from(patient_ids)
 
@@ -269,6 +281,8 @@ def datasets(draw, keep_extra: bool = False):
             "pain_vas": maybe(draw, number_cells(0, 10)), "chaq_di": maybe(draw, number_cells(0, 3)),
             "bone_pain": draw(boolean_cells()), "local_swelling": draw(boolean_cells()),
             "functional_impairment": draw(boolean_cells()), "fever": draw(boolean_cells()),
+            "disease_status": draw(choice_cells("assessments", "disease_status")),
+            "active_lesion_count": maybe(draw, number_cells(0, 40, integer=True)),
         })
 
     tables["labs"] = []
@@ -284,7 +298,7 @@ def datasets(draw, keep_extra: bool = False):
         high = draw(st.one_of(st.none(), st.floats(low or 0, 1000, allow_nan=False)))
         tables["labs"].append({
             "patient_id": (pid, pid), "date": date_cell(day),
-            "test": spelled(draw, lab.code, lab.synonyms),
+            "test": spelled(draw, lab.code, spellings(lab_tests(), lab.code, lab.synonyms)),
             "value": (censor + space + value_in, censor + value_out), "unit": (unit_in, unit),
             "ref_high": (None, None) if high is None else (repr(high), number_text(high)),
             "ref_low": (None, None) if low is None else (repr(low), number_text(low)),
@@ -318,7 +332,7 @@ def datasets(draw, keep_extra: bool = False):
                 lesion_ids.add(lesion_id)
             side_cell = (None, None) if side is None else spelled(draw, side, (side[0],))
             tables["lesions"].append({
-                "study_id": (sid, sid), "bone": spelled(draw, bone.name, bone.synonyms),
+                "study_id": (sid, sid), "bone": spelled(draw, bone.name, spellings(atlas, bone.name, bone.synonyms)),
                 "side": side_cell, "segment": (None, None) if segment is None else spelled(draw, segment, ()),
                 "activity": draw(choice_cells("lesions", "activity")),
                 "grade": maybe(draw, number_cells(1, 3, integer=True)), "symptomatic": draw(boolean_cells()),
@@ -337,6 +351,8 @@ def datasets(draw, keep_extra: bool = False):
     for spec in FORMAT.tables:
         if spec.name not in tables:
             tables[spec.name] = draw(generic_tables(spec.name, patient_ids))
+    for name in ("biopsies", "complications"):  # format 1.1: sites that keep the site rules
+        tables[name] = draw(sited(tables[name], name))
     # CHAQ answers belong to a visit: each row takes the patient and date of a distinct assessment
     visits = [(r["patient_id"], r["date"]) for r in tables["assessments"]]
     tables["chaq"] = [dict(row, patient_id=visit[0], date=visit[1])
@@ -345,8 +361,10 @@ def datasets(draw, keep_extra: bool = False):
     extras: dict[str, list[str]] = {}
     if keep_extra:
         for name in draw(st.lists(st.sampled_from(FORMAT.table_names), unique=True, max_size=4)):
-            extras[name] = draw(st.lists(st.sampled_from(["note", "Site Code", "weight_kg", "VISIT", "x"]),
-                                         min_size=1, max_size=3, unique=True))
+            # names that are not columns of the table (format 1.1 tables have a ``note``)
+            names = [n for n in ["note", "Site Code", "weight_kg", "VISIT", "x"]
+                     if n.lower() not in FORMAT.table(name).column_names]
+            extras[name] = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
             for row in tables[name]:
                 for column in extras[name]:
                     row[column] = draw(st.one_of(st.just((None, None)), text_values.map(lambda t: (t, t))))
@@ -368,11 +386,41 @@ def generic_cell(draw, table: str, column: str, patient_ids: list[str]):
         "id": id_values.map(lambda t: (t, t)), "text": text_values.map(lambda t: (t, t)),
         "date": dates.map(date_cell), "boolean": boolean_cells(), "number": number_cells(low, high),
         "integer": number_cells(low, high, integer=True), "choice": choice_cells(table, column, optional=False),
-        "drug": drug_cells(False),
+        "drug": drug_cells(False), "bone": st.just((None, None)),   # sites: ``sited``
     }
     if spec.type not in cells:
         raise NotImplementedError(f"no generator for {table}.{column} of type {spec.type}: add one")
     return draw(cells[spec.type])
+
+
+@st.composite
+def site_cells(draw, vertebral: bool = False):
+    """(bone, side) cells of a biopsy or complication: no bone and no side, or a bone (a
+    vertebra for a vertebral complication) with a side only where it may take one (the side
+    of a paired bone may be unknown)."""
+    atlas = anatomy()
+    bones = [b for b in atlas.bones if b.region == "spine"] if vertebral else list(atlas.bones)
+    bone = draw(st.one_of(st.none(), st.sampled_from(bones)))
+    if bone is None:
+        return (None, None), (None, None)
+    side = None if bone.laterality == "midline" else draw(st.sampled_from([None, "left", "right"]))
+    side_cell = (None, None) if side is None else spelled(draw, side, (side[0],))
+    return spelled(draw, bone.name, spellings(atlas, bone.name, bone.synonyms)), side_cell
+
+
+@st.composite
+def sited(draw, rows: list[dict[str, tuple]], table: str) -> list[dict[str, tuple]]:
+    """The rows with their sites drawn by ``site_cells`` (rows whose key then repeats dropped)."""
+    key = FORMAT.table(table).key
+    out, seen = [], set()
+    for row in rows:
+        vertebral = table == "complications" and str(row["complication"][1]).startswith("vertebral")
+        bone, side = draw(site_cells(vertebral))
+        row = dict(row, bone=bone, side=side)
+        if tuple(row[k][1] for k in key) not in seen:
+            seen.add(tuple(row[k][1] for k in key))
+            out.append(row)
+    return out
 
 
 @st.composite
@@ -410,8 +458,12 @@ def expected_files(tables: dict[str, list[dict[str, tuple]]], extras: dict[str, 
         extra = sorted({c.strip().lower() for c in extras.get(spec.name, [])
                         if any(r[c][1] is not None for r in records)})
         extra_of = {c.strip().lower(): c for c in extras.get(spec.name, [])}
-        # an extension column (patients.synthetic) is written only when some row has a value
-        columns = [c.name for c in spec.columns if not c.extension or any(r[c.name][1] is not None for r in records)]
+        if spec.since is not None and not records:
+            continue  # a table of format 1.1 with no rows is not written
+        # an extension column (patients.synthetic) or one of format 1.1 is written only when some
+        # row has a value
+        columns = [c.name for c in spec.columns
+                   if not c.written_only_with_values or any(r[c.name][1] is not None for r in records)]
         rows = [[r[c][1] for c in columns] + [r[extra_of[e]][1] for e in extra] for r in records]
         positions = [columns.index(k) for k in spec.key]
         rows.sort(key=lambda row: [(row[i] is not None, row[i] or "") for i in positions])

@@ -30,7 +30,7 @@ def test_a_written_registry_loads_without_problems_and_reads_back_as_it_was_made
     made = synthesize_registry(200, 7)
     loaded = load_dataset(registry)
     for name, frame in made.tables.items():
-        assert loaded[name].drop(ROW).equals(frame), name
+        assert loaded[name].drop(ROW, strict=False).equals(frame), name   # a 1.1 table with no rows: no file
     counts = loaded.row_counts()
     for name in ("patients", "treatments", "assessments", "labs", "imaging", "lesions", "adverse_events"):
         assert counts[name] > 0, name

@@ -700,7 +700,9 @@ def _null_where(series: pl.Series, missing: np.ndarray) -> pl.Series:
 
 
 def _conform(name: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """The table with exactly the columns and types of the exchange format, sorted by its key."""
+    """The table with exactly the columns and types of the exchange format, sorted by its key
+    (a column the registry does not make, such as those of format 1.1, empty)."""
     schema = empty_table(name).schema
     key = list(exchange_format().table(name).key)
-    return frame.select([pl.col(col).cast(dtype) for col, dtype in schema.items()]).sort(key, nulls_last=False)
+    return frame.select([pl.col(col).cast(dtype) if col in frame.columns else pl.lit(None, dtype).alias(col)
+                         for col, dtype in schema.items()]).sort(key, nulls_last=False)

@@ -3,6 +3,12 @@
 The definitions are data (``vocabularies/*.yaml``); this module loads them into typed
 values and answers the questions the rest of cnotrack asks: what is the canonical name
 of this bone or drug, which side and segment rules apply, how is this lab unit converted.
+
+Besides its English ``synonyms``, an entry may carry ``local_names``: the spellings registries
+in Italy, Germany, France and Spain write, grouped by a key of the file's
+``local_name_sources``, which says the language and what kind of source the spellings follow
+(``LocalNameSource``). They are accepted like synonyms, and a spelling never leads to two
+entries (``VocabularyError`` on loading).
 """
 
 from __future__ import annotations
@@ -27,10 +33,13 @@ __all__ = [
     "LineOfTherapy",
     "LineSelection",
     "LineVocabulary",
+    "LocalName",
+    "LocalNameSource",
     "anatomy",
     "drugs",
     "lab_tests",
     "lines",
+    "local_names",
     "normalise_key",
 ]
 
@@ -44,6 +53,33 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class LocalNameSource(_Frozen):
+    """Where the spellings of one group of ``local_names`` come from: the language (ISO 639-1)
+    and the kind of source they follow (e.g. the Italian DCI as AIFA's product information
+    prints it)."""
+
+    language: str
+    source: str
+
+
+class LocalName(_Frozen):
+    """One local spelling of an entry, with its language and source (``local_names``)."""
+
+    canonical: str
+    spelling: str
+    language: str
+    source: str
+
+
+def _check_local_names(vocabulary: str, entries: list[tuple[str, dict[str, tuple[str, ...]]]],
+                       sources: dict[str, LocalNameSource]) -> None:
+    for name, groups in entries:
+        unknown = [key for key in groups if key not in sources]
+        if unknown:
+            raise ValueError(f"{vocabulary} {name!r}: local_names {', '.join(unknown)} are not keys of "
+                             f"local_name_sources ({', '.join(sources) or 'none defined'})")
+
+
 class Bone(_Frozen):
     name: str
     label: str
@@ -52,6 +88,8 @@ class Bone(_Frozen):
     segments: str
     snomed_ct: str | None = None
     synonyms: tuple[str, ...] = ()
+    #: source key (``Anatomy.local_name_sources``) -> spellings in that language
+    local_names: dict[str, tuple[str, ...]] = {}
 
 
 class Anatomy(_Frozen):
@@ -61,6 +99,12 @@ class Anatomy(_Frozen):
     bones: tuple[Bone, ...]
     region_snomed_ct: dict[str, str] = {}
     laterality_snomed_ct: dict[str, str] = {}
+    local_name_sources: dict[str, LocalNameSource] = {}
+
+    @model_validator(mode="after")
+    def _local(self) -> "Anatomy":
+        _check_local_names("bone", [(b.name, b.local_names) for b in self.bones], self.local_name_sources)
+        return self
 
     def bone(self, name: str) -> Bone:
         return self._by_name()[name]
@@ -71,7 +115,7 @@ class Anatomy(_Frozen):
 
     @cached_property
     def _lookup_table(self) -> dict[str, str]:
-        return _synonym_table("anatomy", [(b.name, (b.name, *b.synonyms)) for b in self.bones])
+        return _synonym_table("anatomy", [(b.name, (b.name, *b.synonyms, *_all(b.local_names))) for b in self.bones])
 
     def allowed_segments(self, bone: str) -> tuple[str, ...]:
         return self.segment_sets[self.bone(bone).segments]
@@ -87,6 +131,8 @@ class Drug(_Frozen):
     snomed_ct: str | None = None
     target: str | None = None
     synonyms: tuple[str, ...] = ()
+    #: source key (``DrugVocabulary.local_name_sources``) -> spellings in that language
+    local_names: dict[str, tuple[str, ...]] = {}
     note: str | None = None
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -105,9 +151,11 @@ class DrugVocabulary(_Frozen):
     targets: dict[str, DrugTarget] = {}
     classes: dict[str, str]
     drugs: tuple[Drug, ...]
+    local_name_sources: dict[str, LocalNameSource] = {}
 
     @model_validator(mode="after")
     def _keys(self) -> "DrugVocabulary":
+        _check_local_names("drug", [(d.name, d.local_names) for d in self.drugs], self.local_name_sources)
         for d in self.drugs:
             if d.drug_class not in self.classes:
                 raise ValueError(f"drug {d.name!r}: class {d.drug_class!r} is not a key of classes "
@@ -126,7 +174,7 @@ class DrugVocabulary(_Frozen):
 
     @cached_property
     def _lookup_table(self) -> dict[str, str]:
-        return _synonym_table("drugs", [(d.name, (d.name, *d.synonyms)) for d in self.drugs])
+        return _synonym_table("drugs", [(d.name, (d.name, *d.synonyms, *_all(d.local_names))) for d in self.drugs])
 
     def names_of_class(self, drug_class: str) -> tuple[str, ...]:
         return tuple(d.name for d in self.drugs if d.drug_class == drug_class)
@@ -186,6 +234,8 @@ class LabTest(_Frozen):
     unit_synonyms: dict[str, str] = {}
     default_ref_high: float | None = None
     synonyms: tuple[str, ...] = ()
+    #: source key (``LabVocabulary.local_name_sources``) -> names in that language
+    local_names: dict[str, tuple[str, ...]] = {}
 
     def unit_lookup(self) -> dict[str, str]:
         table = {normalise_unit(u): u for u in self.units}
@@ -197,6 +247,12 @@ class LabTest(_Frozen):
 class LabVocabulary(_Frozen):
     source: str
     tests: tuple[LabTest, ...]
+    local_name_sources: dict[str, LocalNameSource] = {}
+
+    @model_validator(mode="after")
+    def _local(self) -> "LabVocabulary":
+        _check_local_names("lab test", [(t.code, t.local_names) for t in self.tests], self.local_name_sources)
+        return self
 
     def test(self, code: str) -> LabTest:
         return {t.code: t for t in self.tests}[code]
@@ -207,7 +263,25 @@ class LabVocabulary(_Frozen):
 
     @cached_property
     def _lookup_table(self) -> dict[str, str]:
-        return _synonym_table("labs", [(t.code, (t.code, *t.synonyms)) for t in self.tests])
+        return _synonym_table("labs", [(t.code, (t.code, *t.synonyms, *_all(t.local_names))) for t in self.tests])
+
+
+def _all(groups: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(spelling for spellings in groups.values() for spelling in spellings)
+
+
+def local_names(vocabulary: Anatomy | DrugVocabulary | LabVocabulary) -> list[LocalName]:
+    """Every local spelling of ``vocabulary`` with its canonical value, language and source, in
+    the file's order (for the docs and for a data manager's review)."""
+    if isinstance(vocabulary, Anatomy):
+        entries = [(b.name, b.local_names) for b in vocabulary.bones]
+    elif isinstance(vocabulary, DrugVocabulary):
+        entries = [(d.name, d.local_names) for d in vocabulary.drugs]
+    else:
+        entries = [(t.code, t.local_names) for t in vocabulary.tests]
+    sources = vocabulary.local_name_sources
+    return [LocalName(canonical=name, spelling=spelling, language=sources[key].language, source=sources[key].source)
+            for name, groups in entries for key, spellings in groups.items() for spelling in spellings]
 
 
 def normalise_unit(unit: str) -> str:

@@ -60,6 +60,14 @@ def full_patient(pid: str, center: str) -> dict[str, list[dict[str, object]]]:
         "adverse_events": [{"patient_id": pid, "onset_date": "2020-02-01", "term": "rash", "grade": 1}],
         "diagnosis": [{"patient_id": pid, "date": "2019-01-01", "multifocal": True}],
         "chaq": [{"patient_id": pid, "date": "2020-01-01", "dressing_1": "1"}],
+        # exchange format 1.1
+        "manifestations": [{"patient_id": pid, "condition": "psoriasis", "onset_date": "2019-03-01"}],
+        "family_history": [{"patient_id": pid, "condition": "cno", "relative": "mother"}],
+        "biopsies": [{"patient_id": pid, "date": "2019-02-01", "bone": "femur", "side": "left",
+                      "result": "inflammatory_sterile"}],
+        "administrations": [{"patient_id": pid, "drug": "pamidronate", "date": "2020-03-01", "dose": 1,
+                             "dose_unit": "mg/kg", "route": "iv"}],
+        "complications": [{"patient_id": pid, "complication": "vertebral_fracture", "bone": "T7"}],
     }
 
 
@@ -76,6 +84,11 @@ def new_values(table: str, full: str, bare: str) -> dict[str, object]:
         "adverse_events": {"patient_id": bare, "onset_date": "2021-01-01", "term": "headache"},
         "diagnosis": {"patient_id": bare, "multifocal": False},
         "chaq": {"patient_id": full, "date": "2020-07-01", "dressing_1": "0"},
+        "manifestations": {"patient_id": bare, "condition": "uveitis"},
+        "family_history": {"patient_id": bare, "condition": "psoriasis", "relative": "father"},
+        "biopsies": {"patient_id": bare, "date": "2021-01-01", "bone": "tibia", "side": "right"},
+        "administrations": {"patient_id": bare, "drug": "zoledronic acid", "date": "2021-01-01"},
+        "complications": {"patient_id": bare, "complication": "deformity", "bone": "tibia", "side": "left"},
     }[table]
 
 

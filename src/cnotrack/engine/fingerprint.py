@@ -5,6 +5,10 @@ imported again, has the same fingerprint when it holds the same values. What is 
 
 1. every table of the exchange format, in the format's order: its name, then its column names
    (the format's columns in order, ``censor`` after ``value`` for labs, then ``_extra``);
+   what the format added after version 1 (``since: "1.1"`` in ``format.yaml``) counts only
+   where it holds a value: a table only when it has rows, a column only when some row of its
+   table has a value. So a dataset that uses nothing of version 1.1 has the fingerprint it had
+   under version 1 (a test pins the demo's), and one that does differs from it;
 2. its rows, sorted by the table's key (rows with the same key by all their cells), one line
    each, every cell in double quotes (a quote inside doubled; CSV's rule), the cells as
    canonical values: text as it is (an empty text is missing, and so empty), a date as its
@@ -59,9 +63,12 @@ def _missing(name: str, height: int, dtype: pl.DataType) -> pl.Series:
 def _table_values(frame: pl.DataFrame, name: str) -> tuple[list[str], pl.DataFrame]:
     """The column names hashed and the table as canonical values, rows in canonical order."""
     template = empty_table(name)
+    later = {c.name for c in exchange_format().table(name).columns if c.since is not None}
     columns: dict[str, pl.Series] = {}
     for column, dtype in template.schema.items():
         series = frame[column] if column in frame.columns else _missing(column, frame.height, dtype)
+        if column in later and series.null_count() == series.len():
+            continue  # a column added after version 1 that holds no value is not content
         columns[column] = _canonical(series.cast(dtype))
     extra = frame[EXTRA] if EXTRA in frame.columns else _missing(EXTRA, frame.height, pl.String)
     columns[EXTRA] = pl.select(pl.when(extra.str.strip_chars() == "{}").then(None).otherwise(extra)).to_series()
@@ -94,10 +101,13 @@ def dataset_fingerprint(dataset: Dataset) -> str:
     """The SHA-256 (hex) of the dataset's content, computed as the module describes: the same
     for the same data read from files or from any database, whatever the row order."""
     digest = hashlib.sha256()
-    for name in exchange_format().table_names:
+    for spec in exchange_format().tables:
+        name = spec.name
         frame = dataset.tables.get(name)
         if frame is None:
             frame = empty_table(name)
+        if spec.since is not None and frame.height == 0:
+            continue  # a table added after version 1 with no rows is not content
         header, values = _table_values(frame, name)
         digest.update(f"table {name} rows {values.height} columns {','.join(header)}\n".encode())
         for batch in values.iter_slices(_BATCH_ROWS):  # the text in parts, never all of it at once

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 
 import polars as pl
 
+from ..errors import Problem
 from .schema import ColumnSpec, exchange_format
 
-__all__ = ["Dataset", "EXTRA", "ROW", "empty_table", "polars_type", "subset"]
+__all__ = ["Dataset", "EXTRA", "ROW", "column_named_extras", "empty_table", "polars_type", "subset"]
 
 ROW = "_row"
 EXTRA = "_extra"
@@ -19,6 +22,30 @@ _TYPES: dict[str, pl.DataType] = {
     "choice": pl.String, "drug": pl.String, "lab_test": pl.String, "bone": pl.String,
     "lab_unit": pl.String,
 }
+
+
+def column_named_extras(dataset: "Dataset") -> list[Problem]:
+    """The extra attributes that have the name of a column of their table: a column that a later
+    format version added (``race_ethnicity``, 1.1) under which version 1 kept a file's unknown
+    column. Such a value must be given as the column; writing both would make a file with the
+    column twice. One problem per table and name, with the first row that has it."""
+    problems: list[Problem] = []
+    for name, frame in dataset.tables.items():
+        if EXTRA not in frame.columns or frame.height == 0:
+            continue
+        for column in exchange_format().table(name).column_names:
+            # the rows whose JSON may have the key (a value holds a quote only escaped), then their JSON read
+            maybe = frame.filter(frame[EXTRA].str.contains(f'"{re.escape(column)}"\\s*:').fill_null(False))
+            holding = [row for row in maybe.select(ROW if ROW in maybe.columns else pl.lit(None).alias(ROW), EXTRA)
+                       .iter_rows(named=True) if column in json.loads(row[EXTRA])]
+            if holding:
+                first = holding[0]
+                problems.append(Problem(
+                    name, first.get(ROW), column, None,
+                    f"an extra attribute has the name of the column {column!r}, which the exchange format "
+                    "has since version 1.1; give the value in that column instead (the migration of the "
+                    "database to format 1.1 moves such values itself)"))
+    return problems
 
 
 def polars_type(spec: ColumnSpec) -> pl.DataType:

@@ -1,5 +1,7 @@
 """Rules that tie the columns of a row together (dates in order, units that suit the test,
-sides and segments that suit the bone, lesion identifiers unique within a study)."""
+sides and segments that suit the bone, lesion identifiers unique within a study; for the
+sites of biopsies and complications, version 1.1: a side only with a bone, none for a midline
+bone, and a vertebral fracture or collapse of a vertebra)."""
 
 from __future__ import annotations
 
@@ -63,6 +65,9 @@ def cross_field_problems(typed: dict[str, pl.DataFrame], labels: dict[str, str],
         problems.extend(_lab_problems(typed["labs"], labels["labs"], facts.get("labs")))
     if "lesions" in typed:
         problems.extend(_lesion_problems(typed["lesions"], labels["lesions"], facts.get("lesions")))
+    for table in ("biopsies", "complications"):
+        if table in typed and typed[table].height:
+            problems.extend(_site_problems(typed[table], labels[table], table))
     if "chaq" in typed and typed["chaq"].height:
         visits = typed.get("assessments", pl.DataFrame(schema={"patient_id": pl.String, "date": pl.Date}))
         orphans = typed["chaq"].join(visits.select("patient_id", "date"), on=["patient_id", "date"], how="anti")
@@ -162,4 +167,35 @@ def _lesion_problems(lesions: pl.DataFrame, label: str, facts: TableFacts | None
         problems.append(Problem(label, row, "lesion_id", value,
                                 f"is also given to row {first} of the same study; a lesion_id names one "
                                 "lesion of a study"))
+    return problems
+
+
+_VERTEBRAL = ("vertebral_fracture", "vertebral_collapse")
+
+
+def _site_problems(frame: pl.DataFrame, label: str, table: str) -> list[Problem]:
+    """The site rules of a biopsy or a complication (version 1.1). Unlike a lesion's, the side
+    of a paired bone may be unknown (empty); but a side needs a bone, a midline bone takes no
+    side, and a vertebral fracture or collapse is of a vertebra (or of no bone given). Checked
+    on the table's distinct sites, the rows looked at only where one breaks a rule."""
+    problems: list[Problem] = []
+    kind = ["complication"] if table == "complications" else []
+    sites = frame.select("bone", "side", *kind).unique().join(bone_table(), on="bone", how="left")
+    side_alone = pl.col("side").is_not_null() & pl.col("bone").is_null()
+    midline = pl.col("side").is_not_null() & (pl.col("laterality") == "midline")
+    not_vertebra = (pl.col("complication").is_in(list(_VERTEBRAL)) & pl.col("bone").is_not_null()
+                    & (pl.col("region") != "spine")) if kind else pl.lit(False)
+    broken = sites.filter(side_alone | midline | not_vertebra)
+    if broken.height == 0:
+        return problems
+    rows = frame.join(broken, on=["bone", "side", *kind], how="inner", nulls_equal=True, maintain_order="left")
+    for row, side in rows.filter(side_alone).select(ROW, "side").iter_rows():
+        problems.append(Problem(label, row, "side", side, "is given without a bone; give the bone or leave side empty"))
+    for row, bone, side in rows.filter(midline).select(ROW, "bone", "side").iter_rows():
+        problems.append(Problem(label, row, "side", side, f"{bone} is a midline bone: leave side empty"))
+    if kind:
+        for row, bone, what in rows.filter(not_vertebra).select(ROW, "bone", "complication").iter_rows():
+            problems.append(Problem(label, row, "bone", bone,
+                                    f"is not a vertebra; a {what.replace('_', ' ')} is of a vertebra (C1 to L5): "
+                                    "correct the bone or the complication"))
     return problems

@@ -1,4 +1,5 @@
-"""The template workbook: every sheet of the exchange format, with a sheet that explains it."""
+"""The template workbook: every sheet of the exchange format (version 1.1: the tables and
+columns it added are marked so), with a sheet that explains it."""
 
 from __future__ import annotations
 
@@ -36,16 +37,21 @@ def column_description(spec: ColumnSpec) -> str:
 def write_template(path: str | Path) -> Path:
     """Write an empty exchange-format workbook with a ``_README`` sheet describing every column."""
     path = Path(path)
+    fmt = exchange_format()
     lines = [
-        "cnotrack exchange format, version 1: fill one sheet per table; the header row is row 1.",
+        f"cnotrack exchange format, version {fmt.version}: fill one sheet per table; the header row is row 1.",
         "Sheets whose name starts with '_' are ignored on import. Empty cell = missing value.",
+        "Tables and columns marked 'since 1.1' are optional; a sheet or column you do not use may be",
+        "left empty or removed (a version 1 workbook is still read as it is).",
         "",
     ]
-    for table in exchange_format().tables:
-        lines.append(f"{table.name}{' (required)' if table.required else ''}")
+    for table in fmt.tables:
+        since = f" (since {table.since})" if table.since else ""
+        lines.append(f"{table.name}{' (required)' if table.required else ''}{since}")
         for col in table.columns:
             need = "required" if col.required else "optional"
-            lines.append(f"    {col.name}: {need}; {column_description(col)}")
+            added = f" (since {col.since})" if col.since else ""
+            lines.append(f"    {col.name}: {need}{added}; {column_description(col)}")
         lines.append("")
     lines.append("Lab units: " + "; ".join(f"{t.code} {', '.join(t.units)}" for t in lab_tests().tests))
     vocab = [

@@ -4,6 +4,11 @@ Rows are sorted by each table's key, numbers are written in their shortest exact
 (``2`` not ``2.0``), dates as ISO 8601, booleans as yes/no, censored lab values as ``<0.5``,
 and extra attributes kept at import as columns after the standard ones. Writing the same
 data twice gives the same bytes, for CSV folders and for workbooks alike.
+
+What the format added after version 1 (``since`` in ``format.yaml``) is written only where it
+holds a value: a column when some row has one, a table when it has rows. An extension column
+(``patients.synthetic``) follows the column rule. So data that uses none of it is written
+exactly as version 1 wrote it: the same files, the same bytes.
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ import zipfile
 from pathlib import Path
 
 
-from .dataset import EXTRA, Dataset
+from ..errors import DatasetError
+from .dataset import EXTRA, Dataset, column_named_extras
 from .schema import exchange_format
 from .spreadsheet import spreadsheet_safe
 
-__all__ = ["export_dataset", "table_rows", "write_csv_folder", "write_workbook"]
+__all__ = ["export_dataset", "table_rows", "written_tables", "write_csv_folder", "write_workbook"]
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -52,20 +58,24 @@ def format_cell(value: object) -> str:
 
 
 def table_rows(dataset: Dataset, name: str, *, every_column: bool = False) -> tuple[list[str], list[list[str]]]:
-    """Header and formatted rows of one table, sorted by the table's key. An extension column
-    that no row uses is left out unless ``every_column`` (the template shows every column)."""
+    """Header and formatted rows of one table, sorted by the table's key. An extension column,
+    or one added after version 1, that no row uses is left out unless ``every_column`` (the
+    template shows every column)."""
     spec = exchange_format().table(name)
     frame = dataset[name]
     key = list(spec.key)
     frame = frame.sort(key, nulls_last=False)
-    # an extension column that no row uses is not written (the file stays a version 1 file)
+    # an extension or 1.1 column that no row uses is not written (the file stays a version 1 file)
     columns = [c.name for c in spec.columns
-               if every_column or not (c.extension and frame.get_column(c.name).null_count() == frame.height)]
+               if every_column or not (c.written_only_with_values
+                                       and frame.get_column(c.name).null_count() == frame.height)]
     extras: list[dict[str, str]] = []
     extra_names: list[str] = []
     if EXTRA in frame.columns:
         extras = [json.loads(x) if x else {} for x in frame[EXTRA].to_list()]
         extra_names = sorted({k for e in extras for k in e})
+        if set(extra_names) & set(spec.column_names):  # a file with the column twice could not be read
+            raise DatasetError([p for p in column_named_extras(dataset) if p.table == name], source=dataset.source)
     records = frame.select([c for c in columns] + (["censor"] if name == "labs" else [])).rows(named=True)
     rows: list[list[str]] = []
     for i, record in enumerate(records):
@@ -81,11 +91,19 @@ def table_rows(dataset: Dataset, name: str, *, every_column: bool = False) -> tu
     return columns + extra_names, rows
 
 
+def written_tables(dataset: Dataset, *, every_table: bool = False) -> list[str]:
+    """The tables an export writes, in the format's order: every version 1 table (empty or
+    not), and a table added after version 1 only when it has rows (or with ``every_table``,
+    as the template does)."""
+    return [spec.name for spec in exchange_format().tables
+            if every_table or spec.since is None or dataset[spec.name].height > 0]
+
+
 def write_csv_folder(dataset: Dataset, folder: Path) -> None:
     """One CSV file per table; every cell through ``spreadsheet_safe``, so that a spreadsheet
     shows a cell such as ``=1+2`` as that text and never runs it (reading undoes it)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in exchange_format().table_names:
+    for name in written_tables(dataset):
         header, rows = table_rows(dataset, name)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -102,7 +120,7 @@ def write_workbook(dataset: Dataset, path: Path, *, notes: dict[str, list[str]] 
 
     book = openpyxl.Workbook()
     book.remove(book.active)
-    for name in exchange_format().table_names:
+    for name in written_tables(dataset, every_table=every_column):
         sheet = book.create_sheet(name)
         header, rows = table_rows(dataset, name, every_column=every_column)
         sheet.append(header)

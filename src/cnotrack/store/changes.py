@@ -88,9 +88,18 @@ def _schema(name: str) -> dict[str, pl.DataType]:
 
 
 def row_hash(name: str) -> pl.Expr:
-    """The stable hash of a row's data columns (``extra`` excluded), as a signed 64-bit integer."""
-    parts = [pl.col(c).cast(pl.String).fill_null("\x00") for c in data_columns(name) if c != "extra"]
-    return pl.concat_str(parts, separator="\x1f").nchash.xxhash64().reinterpret(signed=True).alias(HASH)
+    """The stable hash of a row's data columns (``extra`` excluded), as a signed 64-bit integer.
+    A column the format added after version 1 (``since``) counts only where it holds a value
+    (then as ``\x1e`` name ``=`` value), so that a row that uses none keeps the hash a version 1
+    row was stored with: an unchanged re-import after the upgrade still reads no stored row."""
+    later = {c.name for c in exchange_format().table(name).columns if c.since is not None}
+    parts = [pl.col(c).cast(pl.String).fill_null("\x00") for c in data_columns(name)
+             if c != "extra" and c not in later]
+    text = pl.concat_str(parts, separator="\x1f")
+    added = [pl.lit(f"\x1e{c}=") + pl.col(c).cast(pl.String) for c in data_columns(name) if c in later]
+    if added:
+        text = pl.concat_str([text, *added], ignore_nulls=True)
+    return text.nchash.xxhash64().reinterpret(signed=True).alias(HASH)
 
 
 def _present_columns(dataset: Dataset, name: str, frame: pl.DataFrame) -> set[str]:
@@ -205,7 +214,11 @@ def plan_table(conn: sa.Connection, dataset: Dataset, name: str, engine: sa.Engi
     frame = dataset[name]
     present = _present_columns(dataset, name, frame)
     new = _new_rows(dataset, name, present)
-    whole = present >= set(columns) - {"extra"} and "extra" not in present
+    # a file without a column of format 1.1 (a version 1 file) is compared by row hash as if the
+    # column were empty: a stored row that has a value there differs and is compared by value,
+    # which keeps that value (an absent column is kept as stored)
+    absent_later = [c.name for c in exchange_format().table(name).columns if c.since is not None and c.name not in present]
+    whole = present | set(absent_later) >= set(columns) - {"extra"} and "extra" not in present
     plan = TablePlan(kept=tuple(c for c in columns if c not in present and c != "extra") if frame.height else ())
     digest = None
     if whole:
@@ -256,7 +269,10 @@ def plan_table(conn: sa.Connection, dataset: Dataset, name: str, engine: sa.Engi
                                                           if name == "lesions" else [])),
                      _before_after(updates, name, key, columns))
     live = stored.filter(~pl.col("deleted")).height + plan.added + plan.restored
-    if digest is not None and (same_content or live == frame.height):
+    # a value kept in an absent 1.1 column makes the stored rows differ from the file's hashes
+    kept_later = bool(absent_later) and matched.height > 0 and bool(matched.select(
+        pl.any_horizontal([pl.col(_S + c).is_not_null() for c in absent_later]).any()).item())
+    if digest is not None and not kept_later and (same_content or live == frame.height):
         work.content = digest
     if name == "lesions":
         _check_lesion_ids(dataset, stored, work)

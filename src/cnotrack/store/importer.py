@@ -43,8 +43,8 @@ from dataclasses import dataclass, field
 import polars as pl
 import sqlalchemy as sa
 
-from ..errors import StoreError
-from ..exchange.dataset import Dataset
+from ..errors import DatasetError, StoreError
+from ..exchange.dataset import Dataset, column_named_extras
 from ..exchange.schema import exchange_format
 from .bulk import insert_frame
 from .changes import HASH, RowChange, TablePlan, TableWork, data_columns, plan_table
@@ -125,11 +125,18 @@ def plan_import(dataset: Dataset, store: Store) -> ImportPlan:
 
     Raises ``DatasetError`` for what the import would refuse (a ``lesion_id`` a stored lesion
     of the same study holds)."""
+    _refuse_column_named_extras(dataset)
     plan = ImportPlan(source=dataset.source)
     with store.engine.connect() as conn:
         for name in exchange_format().table_names:
             plan.tables[name] = plan_table(conn, dataset, name, store.engine).plan
     return plan
+
+
+def _refuse_column_named_extras(dataset: Dataset) -> None:
+    problems = column_named_extras(dataset)
+    if problems:
+        raise DatasetError(problems, source=dataset.source)
 
 
 # --------------------------------------------------------------------------- writing
@@ -141,6 +148,7 @@ def import_dataset(dataset: Dataset, store: Store, *, actor: str = "cli") -> Imp
     Imports run one at a time (a second waits for the first, then finds its rows stored); an
     import that collides with a record written at the same moment by someone else is planned
     again and retried, and after a few collisions it stops with a ``StoreError``."""
+    _refuse_column_named_extras(dataset)
     for attempt in range(_ATTEMPTS):
         try:
             return _import_once(dataset, store, actor)

@@ -1,7 +1,9 @@
 """The database schema: one table per exchange-format table, plus imports and the audit trail.
 
 The record tables are built from the exchange format definition (``exchange/format.yaml``),
-so the store holds exactly what the format carries. Each record row also has:
+so the store holds exactly what the format carries: the tables and columns of format 1.1 too
+(migration 0011 adds them to a database made before), with the same record columns, indexes
+and natural keys as every other record table. Each record row also has:
 
 - ``id`` (surrogate key), ``version`` (raised on every change, for stale-edit detection),
   ``deleted_at`` (deletes are soft);
