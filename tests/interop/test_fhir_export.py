@@ -199,7 +199,7 @@ def test_adverse_event_seriousness_is_coded_as_r4_spells_it(demo, demo_bundle):
     for event in events:
         assert event["actuality"] == "actual"
         codes = [c["code"] for c in event.get("seriousness", {}).get("coding", [])]
-        assert codes in ([], ["serious"], ["non-serious"])
+        assert codes in ([], ["Serious"], ["Non-serious"])  # R4 4.0.1's spelling; serious/non-serious are R5's
     by_url = {e["fullUrl"]: e["resource"] for e in demo_bundle["entry"]}
     for event in events:
         for suspect in event.get("suspectEntity", []):

@@ -1,7 +1,7 @@
 """Adverse events, manifestations, complications, biopsies and family history as FHIR.
 
 An adverse event is an ``AdverseEvent`` (actuality actual; ``event`` the term as text; ``date``
-the onset; ``seriousness`` coded serious/non-serious in the R4 code system, exactly as R4 spells
+the onset; ``seriousness`` coded Serious/Non-serious in the R4 code system, exactly as R4 spells
 the codes; ``outcome`` as text, because cnotrack's outcomes (recovered, not_recovered...) are not
 R4's codes; the grade, which R4 has no element for (``severity`` is mild/moderate/severe), as a
 cnotrack extension; ``suspectEntity.instance`` the course of the drug, see

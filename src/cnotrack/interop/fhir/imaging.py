@@ -6,13 +6,17 @@ DICOM modality codes, which are not in the confirmed code list, so the modality 
 ``procedureCode`` as text (``bone_scintigraphy``) and no ``series`` is written (a series needs a
 coded modality and a DICOM UID cnotrack does not have).
 
-A lesion is a ``BodyStructure``, one per lesion followed across studies: the lesion's
-``lesion_id`` when the data gives one, otherwise its site (bone, side, segment) in the patient.
-Its ``location`` is the bone (SNOMED CT where confirmed, the name as text), its
-``locationQualifier`` the side (SNOMED CT laterality) and the segment (text), from the lesion's
-first study. Each lesion row is an ``Observation`` of that study (``derivedFrom``) about that
-BodyStructure (``focus``): ``bodySite`` the bone, and components for side and segment as seen
-in that study, activity, grade and symptomatic.
+A lesion is a ``BodyStructure``, one per lesion followed across studies as the exchange format
+matches lesions (rules 1-4, the engine's ``lesion_fates``) chained over the patient's studies in
+date order (``lesion_chains``: study k matched to study k-1, inactive rows included; a lesion
+absent from a study in between is two). Its id is named by the key of the lesion's first row
+(``uuid5`` of ``lesions/body-structure`` and study_id, bone, side, segment), its identifiers the
+``lesion_id``s its rows carry. Its ``location`` is the bone (SNOMED CT where confirmed, the name
+as text), its ``locationQualifier`` the side (SNOMED CT laterality) and the segment (text), from
+the lesion's first study. Each lesion row is an ``Observation`` of that study (``derivedFrom``)
+about that BodyStructure (``focus``): ``bodySite`` the bone, and components for side, segment
+and ``lesion_id`` as given in that study (what the import reads back: a row's own values, which
+may differ from the lesion's first row), activity, grade and symptomatic.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ from __future__ import annotations
 from ...exchange import Dataset
 from .elements import codeable, compact, date_text, identifier
 from .ids import reference, resource_id
+from .lesion_chains import FIRST, SITE, lesion_chains
 from .names import LESION_FINDING
 from .patient import patient_id
 
-__all__ = ["FINDING_COMPONENTS", "body_structures", "imaging_studies", "lesion_findings", "lesion_identity"]
+__all__ = ["FINDING_COMPONENTS", "body_structure_id", "body_structures", "imaging_studies", "lesion_findings"]
 
 #: lesions column -> the component that holds it in a lesion finding
-FINDING_COMPONENTS = ("side", "segment", "activity", "grade", "symptomatic")
+FINDING_COMPONENTS = ("side", "segment", "activity", "grade", "symptomatic", "lesion_id")
 
 
 def study_id(sid: str) -> str:
@@ -46,39 +51,40 @@ def imaging_studies(dataset: Dataset) -> list[dict]:
     }) for row in dataset["imaging"].rows(named=True)]
 
 
-def lesion_identity(pid: str, row: dict) -> tuple:
-    """What makes two lesion rows one lesion: the patient and ``lesion_id``, else the site."""
-    if row["lesion_id"] is not None:
-        return (pid, "lesion_id", row["lesion_id"])
-    return (pid, "site", row["bone"], row["side"], row["segment"])
+def _lesions_in_order(dataset: Dataset) -> list[dict]:
+    """Every lesions row with its study's ``patient_id`` and ``date`` and its lesion's identity
+    (``FIRST``, from ``lesion_chains``), by study date, study id and site."""
+    chains = lesion_chains(dataset).select("study_id", *SITE, "patient_id", "date", *FIRST)
+    rows = dataset["lesions"].join(chains, on=["study_id", *SITE], how="inner", nulls_equal=True)
+    return rows.sort("date", "study_id", *SITE, nulls_last=False).rows(named=True)
 
 
-def _lesions_in_order(dataset: Dataset) -> list[tuple[dict, dict]]:
-    """(study row, lesion row) pairs, by study date, study id and site."""
-    studies = {r["study_id"]: r for r in dataset["imaging"].rows(named=True)}
-    pairs = [(studies[r["study_id"]], r) for r in dataset["lesions"].rows(named=True)]
-    return sorted(pairs, key=lambda p: (p[0]["date"], p[0]["study_id"], p[1]["bone"], p[1]["side"] or "",
-                                        p[1]["segment"] or ""))
-
-
-def body_structure_id(identity: tuple) -> str:
-    """The resource id of the BodyStructure of a lesion identity (``lesion_identity``)."""
-    return resource_id("lesions/body-structure", *identity)
+def body_structure_id(row: dict) -> str:
+    """The resource id of the BodyStructure of a lesions row's lesion: named by the key of the
+    lesion's first row (``FIRST``), so that it is the same on every export of the same data."""
+    return resource_id("lesions/body-structure", *(row[name] for name in FIRST))
 
 
 def body_structures(dataset: Dataset) -> list[dict]:
-    """One ``BodyStructure`` per lesion identity, located as in the lesion's first study."""
-    out: dict[tuple, dict] = {}
-    for study, row in _lesions_in_order(dataset):
-        identity = lesion_identity(study["patient_id"], row)
-        if identity in out:
+    """One ``BodyStructure`` per lesion, located as in the lesion's first study; its identifiers
+    are the ``lesion_id``s its rows carry, in the order first seen."""
+    rows = _lesions_in_order(dataset)
+    lesion_ids: dict[str, list[str]] = {}
+    for row in rows:
+        ids = lesion_ids.setdefault(body_structure_id(row), [])
+        if row["lesion_id"] is not None and row["lesion_id"] not in ids:
+            ids.append(row["lesion_id"])
+    out: dict[str, dict] = {}
+    for row in rows:
+        rid = body_structure_id(row)
+        if rid in out:
             continue
-        out[identity] = compact({
-            "resourceType": "BodyStructure", "id": body_structure_id(identity),
-            "identifier": [identifier("lesion_id", row["lesion_id"])],
+        out[rid] = compact({
+            "resourceType": "BodyStructure", "id": rid,
+            "identifier": [identifier("lesion_id", lid) for lid in lesion_ids[rid]],
             "location": codeable(row["bone"], "bones", row["bone"]),
             "locationQualifier": [codeable(row["side"], "laterality", row["side"]), codeable(row["segment"])],
-            "patient": reference(patient_id(study["patient_id"])),
+            "patient": reference(patient_id(row["patient_id"])),
         })
     return list(out.values())
 
@@ -86,23 +92,23 @@ def body_structures(dataset: Dataset) -> list[dict]:
 def lesion_findings(dataset: Dataset) -> list[dict]:
     """One ``Observation`` per lesions row, about its BodyStructure and derived from its study."""
     out = []
-    for study, row in _lesions_in_order(dataset):
-        identity = lesion_identity(study["patient_id"], row)
+    for row in _lesions_in_order(dataset):
         values = {
             "side": {"valueCodeableConcept": codeable(row["side"], "laterality", row["side"])},
             "segment": {"valueCodeableConcept": codeable(row["segment"])},
             "activity": {"valueCodeableConcept": codeable(row["activity"])},
             "grade": {"valueInteger": row["grade"]},
             "symptomatic": {"valueBoolean": row["symptomatic"]},
+            "lesion_id": {"valueString": row["lesion_id"]},
         }
         out.append(compact({
             "resourceType": "Observation",
             "id": resource_id("lesions", row["study_id"], row["bone"], row["side"], row["segment"]),
             "status": "final",
             "code": codeable(LESION_FINDING),
-            "subject": reference(patient_id(study["patient_id"])),
-            "focus": [reference(body_structure_id(identity))],
-            "effectiveDateTime": date_text(study["date"]),
+            "subject": reference(patient_id(row["patient_id"])),
+            "focus": [reference(body_structure_id(row))],
+            "effectiveDateTime": date_text(row["date"]),
             "bodySite": codeable(row["bone"], "bones", row["bone"]),
             "derivedFrom": [reference(study_id(row["study_id"]))],
             "component": [{"code": codeable(name), **values[name]} for name in FINDING_COMPONENTS

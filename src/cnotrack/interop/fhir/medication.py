@@ -46,7 +46,7 @@ def medication_id(drug: str) -> str:
 
 
 def _dosage_text(dose: float | None, unit: str | None, route: str | None) -> str | None:
-    parts = [] if dose is None else [f"{dose:g}"]
+    parts = [] if dose is None else [repr(dose).removesuffix(".0")]  # every digit of the dose, as doseQuantity
     parts += [p for p in (unit, route) if p is not None]
     return " ".join(parts) or None
 

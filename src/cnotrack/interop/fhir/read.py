@@ -209,7 +209,7 @@ class _Reader:
         self.rows["adverse_events"].append({
             "patient_id": self.patient_of(r.get("subject"), (i, "subject")), "onset_date": _date(r.get("date")),
             "term": text_of(r.get("event")), "grade": extension_value(r, "adverse-event-grade", "Integer"),
-            "serious": True if "serious" in codes else False if "non-serious" in codes else None,
+            "serious": True if "Serious" in codes else False if "Non-serious" in codes else None,
             "drug": drug, "outcome": text_of(r.get("outcome")),
         })
 
