@@ -149,18 +149,87 @@ def _print_plan(plan, title: str) -> None:
         out.print(Text(f"{name}: not in the file, kept as stored: {', '.join(columns)}"), soft_wrap=True)
 
 
+class BundleType(str, Enum):
+    collection = "collection"
+    transaction = "transaction"
+
+
 @app.command()
 def export(
-    target: Annotated[Path, typer.Argument(help="A folder for CSV files, or FILE.xlsx.")],
+    target: Annotated[Optional[Path], typer.Argument(help="A folder for CSV files, or FILE.xlsx.")] = None,
+    redcap: Annotated[Optional[Path], typer.Option(
+        "--redcap", help="Write the records as a REDCap Data Import Tool CSV for the project of "
+                         "`cnotrack redcap dictionary`.")] = None,
+    fhir: Annotated[Optional[Path], typer.Option(
+        "--fhir", help="Write a FHIR R4 (4.0.1) Bundle, OUT.json (docs/interoperability.md).")] = None,
+    bundle: Annotated[BundleType, typer.Option(
+        "--bundle", help="The FHIR Bundle's type: collection, or transaction (each entry a PUT).")] = BundleType.collection,
+    omop: Annotated[Optional[Path], typer.Option(
+        "--omop", help="Write the OMOP CDM v5.4 tables as CSV files into this folder.")] = None,
+    vocabulary: Annotated[Optional[Path], typer.Option(
+        "--vocabulary", help="With --omop: an Athena vocabulary download that resolves concepts "
+                             "(without it only the verified concepts are written, others are 0).")] = None,
+    load: Annotated[Optional[str], typer.Option(
+        "--load", help="With --omop: also create the CDM schema and load it: duckdb:FILE or postgresql://...")] = None,
+    ddl: Annotated[Optional[Path], typer.Option(
+        "--ddl", help="With --load: the folder of the official OHDSI CDM v5.4 DDL files for the database "
+                      "(OMOPCDM_<dialect>_5.4_*.sql; cnotrack does not ship them).")] = None,
+    accept_problems: Annotated[bool, typer.Option(
+        "--accept-problems", help="With --omop: write and load even though some patients or values "
+                                  "cannot be exported (each is listed).")] = False,
     db: DbOption = None,
 ) -> None:
-    """Export the database in the exchange format (deterministic: same data, same bytes)."""
+    """Export the database: in the exchange format, as REDCap records, as FHIR or as OMOP
+    (deterministic: the same data gives the same bytes). Any of them, several at once."""
     from .exchange import export_dataset
     from .store import open_store, read_store
 
+    if (vocabulary or load or ddl or accept_problems) and omop is None:
+        raise CnotrackError("export: --vocabulary, --load, --ddl and --accept-problems go with --omop FOLDER")
+    if target is None and redcap is None and fhir is None and omop is None:
+        raise CnotrackError("export: give TARGET (a folder or FILE.xlsx), --redcap FILE.csv, --fhir FILE.json "
+                            "or --omop FOLDER (or several)")
+    if load and ddl is None:
+        raise CnotrackError("export: --load needs --ddl DIR, the folder of the official OHDSI CDM v5.4 DDL files "
+                            "(OMOPCDM_duckdb_5.4_ddl.sql, ... or OMOPCDM_postgresql_5.4_ddl.sql, ...)")
     with open_store(db, create=False) as store:
-        path = export_dataset(read_store(store), target)
-    out.print(f"Wrote {path}", markup=False, soft_wrap=True)
+        dataset = read_store(store)
+    if target is not None:
+        out.print(f"Wrote {export_dataset(dataset, target)}", markup=False, soft_wrap=True)
+    if redcap is not None:
+        from .interop.redcap.export import export_redcap
+
+        out.print(f"Wrote {export_redcap(dataset, redcap)}", markup=False, soft_wrap=True)
+    if fhir is not None:
+        from .interop.fhir import write_fhir
+
+        out.print(f"Wrote {write_fhir(dataset, fhir, bundle_type=bundle.value)}", markup=False, soft_wrap=True)
+    if omop is not None:
+        _export_omop(dataset, omop, vocabulary=vocabulary, load=load, ddl=ddl, accept_problems=accept_problems)
+
+
+def _export_omop(dataset, folder: Path, *, vocabulary, load, ddl, accept_problems: bool) -> None:
+    from .interop.omop import load_omop, write_omop
+    from .store.label import database_label, path_label
+
+    export = write_omop(dataset, folder, vocabulary=vocabulary)
+    out.print(f"Wrote {folder}: " + ", ".join(f"{n} ({t.height})" for n, t in export.tables.items()),
+              markup=False, soft_wrap=True)
+    for note in export.notes:
+        out.print(f"Note: {note}", markup=False, soft_wrap=True)
+    if export.problems:
+        err.print(problems_table(export.problems))
+        if not accept_problems:
+            raise CnotrackError(f"OMOP export: {len(export.problems)} patient(s) or value(s) could not be exported "
+                                "(listed above; the files were written without them); fix them, or give "
+                                "--accept-problems to load the export as it is")
+    if load:
+        loaded = load_omop(export, load, ddl_dir=ddl, vocabulary=vocabulary)
+        where = f"duckdb database {path_label(load[7:])}" if load.startswith("duckdb:") else database_label(load)
+        out.print(f"Loaded {sum(loaded.rows.values())} rows into {where} ({loaded.dialect}, schema "
+                  f"{loaded.schema}); {loaded.foreign_keys} foreign keys hold", markup=False, soft_wrap=True)
+        for note in loaded.notes:
+            out.print(f"Note: {note}", markup=False, soft_wrap=True)
 
 
 @app.command()
