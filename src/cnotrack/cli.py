@@ -115,21 +115,27 @@ def import_(
     Columns a file does not have keep their stored values; an empty cell in a column it has
     clears the value. The database is created if it does not exist (not with --dry-run)."""
     from .exchange import load_dataset
+
+    import_and_show(load_dataset(dataset, keep_extra=keep_extra), db, dry_run=dry_run)
+
+
+def import_and_show(dataset, db: str | None, *, dry_run: bool, holds: str = "this dataset") -> None:
+    """Import ``dataset`` (or, with ``dry_run``, plan it against an existing database) and print
+    the plan: what ``cnotrack import`` and ``cnotrack redcap import`` both do with what they read."""
     from .store import import_dataset, open_store, plan_import
 
-    data = load_dataset(dataset, keep_extra=keep_extra)
     if dry_run:
         with open_store(db, create=False) as store:
-            plan = plan_import(data, store)
+            plan = plan_import(dataset, store)
         _print_plan(plan, f"Would import {plan.source} (dry run: nothing was written)")
         if not plan.changed:
-            out.print("Nothing would change: the database already holds this dataset.")
+            out.print(f"Nothing would change: the database already holds {holds}.")
         return
     with open_store(db, create=True) as store:
-        report = import_dataset(data, store)
+        report = import_dataset(dataset, store)
     _print_plan(report.plan, f"Imported {report.source}")
     if not report.changed:
-        out.print("Nothing changed: the database already holds this dataset.")
+        out.print(f"Nothing changed: the database already holds {holds}.")
 
 
 def _print_plan(plan, title: str) -> None:

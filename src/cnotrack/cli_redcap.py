@@ -51,28 +51,15 @@ def import_(
 ) -> None:
     """Import a REDCap project's exported files through a mapping: all or nothing, and importing
     twice equals once (the same import as `cnotrack import`)."""
-    from .cli import _print_plan, out
+    from .cli import import_and_show
     from .interop.redcap.files import read_project
     from .interop.redcap.load import load_redcap
     from .interop.redcap.mapping import load_mapping
-    from .store import import_dataset, open_store, plan_import
 
     chosen = load_mapping(mapping)
     project = read_project(dictionary, records, events=events, designations=designations, repeating=repeating,
                            missing_codes=missing_codes)
-    dataset = load_redcap(project, chosen)
-    if dry_run:
-        with open_store(db, create=False) as store:
-            plan = plan_import(dataset, store)
-        _print_plan(plan, f"Would import {plan.source} (dry run: nothing was written)")
-        if not plan.changed:
-            out.print("Nothing would change: the database already holds this project's records.")
-        return
-    with open_store(db, create=True) as store:
-        report = import_dataset(dataset, store)
-    _print_plan(report.plan, f"Imported {report.source}")
-    if not report.changed:
-        out.print("Nothing changed: the database already holds this project's records.")
+    import_and_show(load_redcap(project, chosen), db, dry_run=dry_run, holds="this project's records")
 
 
 @redcap_app.command("mapping")

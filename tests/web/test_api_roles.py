@@ -25,7 +25,10 @@ def _update_body(web, table: str, patient: str) -> dict:
     body = {k: v for k, v in record.items() if k != "id" and v is not None}
     changes = {"patients": {"sex": "U"}, "treatments": {"dose": 2}, "assessments": {"pain_vas": 3},
                "labs": {"ref_high": 5}, "imaging": {"modality": "mri"}, "lesions": {"grade": 2},
-               "adverse_events": {"grade": 2}, "diagnosis": {"femur": True}, "chaq": {"dressing_2": "2"}}
+               "adverse_events": {"grade": 2}, "diagnosis": {"femur": True}, "chaq": {"dressing_2": "2"},
+               "manifestations": {"onset_date": "2019-04-01"}, "family_history": {"note": "paternal aunt too"},
+               "biopsies": {"note": "second reading"}, "administrations": {"dose": 2},
+               "complications": {"note": "seen on MRI"}}
     return {**body, **changes[table]}
 
 
