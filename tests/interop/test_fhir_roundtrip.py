@@ -54,7 +54,7 @@ def test_a_synthetic_registry_survives_a_fhir_round_trip(tmp_path):
     assert_round_trip(synthesize_registry(30, seed=7), tmp_path)
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(datasets(keep_extra=True))
 def test_a_random_dataset_survives_a_fhir_round_trip_and_its_bundle_is_valid(case):

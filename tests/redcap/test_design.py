@@ -313,7 +313,7 @@ def test_the_demo_dataset_comes_back_from_redcap_byte_for_byte(tmp_path):
     assert_same_export(dataset, read_back(dataset), tmp_path)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(datasets())
 def test_a_random_dataset_comes_back_from_redcap_byte_for_byte(case):
     written, _ = case
