@@ -54,7 +54,7 @@ from .reader import (
     ROW, RawTable, ReadLimits, column_letter, frame_columns, long_cell_problem, over_row_limits,
 )
 
-__all__ = ["PYTHON_WHITESPACE", "read_csv_natively"]
+__all__ = ["PYTHON_WHITESPACE", "RecordShape", "read_csv_natively", "record_shape"]
 
 #: the characters ``str.strip()`` removes (``str.isspace``), which differ from Rust's whitespace
 #: (the information separators U+001C..U+001F are Python whitespace only)
@@ -161,17 +161,19 @@ def _separators(data: bytes) -> _Separators | None:
 
 
 @dataclass(frozen=True)
-class _Shape:
+class RecordShape:
     """Where each record ends (the separating line feed, or the file's end) and how many
-    separating commas it holds."""
+    separators (commas, or the ``separator`` asked for) it holds outside quoted cells."""
 
     ends: np.ndarray
     commas: np.ndarray
 
 
-def _shape(data: bytes) -> _Shape | None:
+def record_shape(data: bytes, *, separator: int = _COMMA, quotes_must_hold: bool = True) -> RecordShape | None:
     """The records of ``data`` (whose line ends hold) when its quotes are well formed (see the
-    module), else None."""
+    module), else None. ``separator`` is the byte that separates cells; with
+    ``quotes_must_hold=False`` a quote is not checked to open or close a cell (a reader that
+    parsed the file already only wants the count), and None means a quoted cell never ends."""
     arr = np.frombuffer(data, dtype=np.uint8)
     size = arr.size
     quotes_before = 0   # quotes before the chunk: their parity says whether it starts in a quote
@@ -181,9 +183,9 @@ def _shape(data: bytes) -> _Shape | None:
     for start in range(0, size, _CHUNK):
         part = arr[start:start + _CHUNK]
         quotes = np.flatnonzero(part == _QUOTE) + start
-        separators = np.flatnonzero((part == _COMMA) | (part == _LF)) + start
+        separators = np.flatnonzero((part == separator) | (part == _LF)) + start
         if quotes.size:
-            if not _quotes_hold(arr, quotes, quotes_before):
+            if quotes_must_hold and not _quotes_hold(arr, quotes, quotes_before):
                 return None
             separators = separators[_outside(quotes, separators, quotes_before)]
             quotes_before += quotes.size
@@ -205,7 +207,7 @@ def _shape(data: bytes) -> _Shape | None:
         commas.append(np.array([pending], dtype=np.int64))
     if not ends:
         return None
-    return _Shape(np.concatenate(ends), np.concatenate(commas))
+    return RecordShape(np.concatenate(ends), np.concatenate(commas))
 
 
 def read_csv_natively(label: str, name: str, data: bytes, problems: list[Problem],
@@ -256,7 +258,7 @@ def _last_record_holds(data: bytes, separators: _Separators, width: int) -> bool
     the empty cells past the header's width off such a record instead of raising)."""
     if data[-1] == _LF:
         return True
-    shape = _shape(data[separators.last_start:])
+    shape = record_shape(data[separators.last_start:])
     return shape is not None and int(shape.commas[-1]) == width - 1
 
 
@@ -291,7 +293,7 @@ def _irregular(label: str, name: str, data: bytes, header: list[str], problems: 
                limits: ReadLimits) -> RawTable | None:
     """The table of a file whose records are not all as wide as its header, or past a row
     limit: proven record by record (see the module)."""
-    shape = _shape(data)
+    shape = record_shape(data)
     if shape is None:
         return None
     width = len(header)
@@ -383,7 +385,7 @@ def _blank_rows(frame: pl.DataFrame, names: list[str], first_texts: pl.Series) -
     return text.filter(blank).get_column(ROW).sort().to_numpy()
 
 
-def _blank_record(data: bytes, shape: _Shape, record: int) -> bool:
+def _blank_record(data: bytes, shape: RecordShape, record: int) -> bool:
     """Whether the csv module skips ``record`` (no cell with more than whitespace)."""
     start = int(shape.ends[record - 1]) + 1
     text = data[start:int(shape.ends[record])].decode("utf-8")

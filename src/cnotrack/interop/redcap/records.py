@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from ...errors import DatasetError, Problem
+from ...exchange.csv_native import record_shape
 from ...exchange.reader import CLI_LIMITS, ReadLimits, column_letter, long_cell_problem, over_row_limits, too_large_file
 from .project import PSEUDO_FIELDS, RECORD_ROW, Field
 
@@ -45,8 +46,7 @@ _JSON_NUMBER_MEMBER = re.compile(rb'"redcap_repeat_instance"\s*:\s*-?[0-9]+(?=\s
 _JSON_SPACE = re.compile(rb"\s+")
 #: the skeleton of a list of flat objects of strings, once every string is ``""``
 _JSON_FLAT_OBJECTS = re.compile(rb'\[(?:\{(?:"":""(?:,"":"")*)?\}(?:,\{(?:"":""(?:,"":"")*)?\})*)?\]')
-_QUOTE, _LF, _CR = 34, 10, 13
-_CHUNK = 1 << 20       # bytes per NumPy pass (bounds the memory of the position arrays)
+_CR = 13
 _MAX_LISTED = 1_000    # rows listed one by one for one kind of problem; the rest are counted
 
 
@@ -199,45 +199,19 @@ def _short_rows(data: bytes, delimiter: str, width: int, rows: int, source: str)
 
 def _record_shapes(data: bytes, delimiter: int) -> tuple[np.ndarray, np.ndarray] | None:
     """For each record of the CSV ``data`` (the header first): how many delimiters it holds
-    outside quoted cells, and whether it is a blank line; None when a quoted cell never ends.
-
-    As in ``exchange.csv_native``: a delimiter or line feed separates exactly when an even
-    number of quotes precede it (a doubled quote inside a cell keeps the count even); a
-    record runs to the next separating line feed. Vectorised NumPy passes, a chunk at a time."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    quotes_before = pending = 0
-    ends: list[np.ndarray] = []
-    counts: list[np.ndarray] = []
-    for start in range(0, arr.size, _CHUNK):
-        part = arr[start:start + _CHUNK]
-        quotes = np.flatnonzero(part == _QUOTE) + start
-        separators = np.flatnonzero((part == delimiter) | (part == _LF)) + start
-        if quotes.size:
-            separators = separators[((np.searchsorted(quotes, separators) + quotes_before) & 1) == 0]
-        elif quotes_before & 1:
-            separators = separators[:0]  # the whole chunk is inside a quoted cell
-        quotes_before += quotes.size
-        lines = np.flatnonzero(arr[separators] == _LF)
-        if lines.size:
-            per_record = np.diff(lines, prepend=-1) - 1
-            per_record[0] += pending
-            pending = separators.size - 1 - int(lines[-1])
-            ends.append(separators[lines])
-            counts.append(per_record)
-        else:
-            pending += separators.size
-    if quotes_before & 1:
-        return None
-    if arr.size and arr[-1] != _LF:
-        ends.append(np.array([arr.size], dtype=np.int64))
-        counts.append(np.array([pending], dtype=np.int64))
-    if not ends:
+    outside quoted cells (``exchange.csv_native.record_shape``, which reads the exchange format's
+    files the same way), and whether it is a blank line; None when a quoted cell never ends."""
+    if not data:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
-    end = np.concatenate(ends).astype(np.int64)
+    shape = record_shape(data, separator=delimiter, quotes_must_hold=False)
+    if shape is None:
+        return None
+    arr = np.frombuffer(data, dtype=np.uint8)
+    end = shape.ends.astype(np.int64)
     begin = np.concatenate([[0], end[:-1] + 1])
     length = end - begin
     blank = (length == 0) | ((length == 1) & (arr[np.minimum(begin, arr.size - 1)] == _CR))
-    return np.concatenate(counts), blank
+    return shape.commas, blank
 
 
 def _long_cells(frame: pl.DataFrame, source: str, limit: int) -> list[Problem]:
