@@ -63,7 +63,7 @@ def _missing(name: str, height: int, dtype: pl.DataType) -> pl.Series:
 def _table_values(frame: pl.DataFrame, name: str) -> tuple[list[str], pl.DataFrame]:
     """The column names hashed and the table as canonical values, rows in canonical order."""
     template = empty_table(name)
-    later = {c.name for c in exchange_format().table(name).columns if c.since is not None}
+    later = exchange_format().table(name).later_columns
     columns: dict[str, pl.Series] = {}
     for column, dtype in template.schema.items():
         series = frame[column] if column in frame.columns else _missing(column, frame.height, dtype)

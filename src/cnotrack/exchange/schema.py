@@ -91,6 +91,12 @@ class TableSpec(BaseModel):
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
+    @property
+    def later_columns(self) -> tuple[str, ...]:
+        """The columns a format version after 1 added (``since``): content only where they hold a
+        value, for the fingerprint and the row hash alike."""
+        return tuple(c.name for c in self.columns if c.since is not None)
+
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)
 

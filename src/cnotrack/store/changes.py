@@ -92,7 +92,7 @@ def row_hash(name: str) -> pl.Expr:
     A column the format added after version 1 (``since``) counts only where it holds a value
     (then as ``\x1e`` name ``=`` value), so that a row that uses none keeps the hash a version 1
     row was stored with: an unchanged re-import after the upgrade still reads no stored row."""
-    later = {c.name for c in exchange_format().table(name).columns if c.since is not None}
+    later = exchange_format().table(name).later_columns
     parts = [pl.col(c).cast(pl.String).fill_null("\x00") for c in data_columns(name)
              if c != "extra" and c not in later]
     text = pl.concat_str(parts, separator="\x1f")
@@ -217,7 +217,7 @@ def plan_table(conn: sa.Connection, dataset: Dataset, name: str, engine: sa.Engi
     # a file without a column of format 1.1 (a version 1 file) is compared by row hash as if the
     # column were empty: a stored row that has a value there differs and is compared by value,
     # which keeps that value (an absent column is kept as stored)
-    absent_later = [c.name for c in exchange_format().table(name).columns if c.since is not None and c.name not in present]
+    absent_later = [c for c in exchange_format().table(name).later_columns if c not in present]
     whole = present | set(absent_later) >= set(columns) - {"extra"} and "extra" not in present
     plan = TablePlan(kept=tuple(c for c in columns if c not in present and c != "extra") if frame.height else ())
     digest = None
