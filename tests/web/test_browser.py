@@ -13,74 +13,11 @@ Skipped only where there is no /usr/bin/chromium and $CI is unset (CI installs c
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-from pathlib import Path
-
-import pytest
-
 from cnotrack import records, users
-from cnotrack.store import open_store
-from cnotrack.web import create_app
 
+from .browser import page, server  # noqa: F401  (fixtures)
+from .browser import shot as _shot
 from .conftest import PASSWORD
-
-CHROMIUM = Path("/usr/bin/chromium")
-DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-if not CHROMIUM.exists() and not os.environ.get("CI"):
-    pytest.skip("no /usr/bin/chromium (CI installs it; apt-get install chromium)", allow_module_level=True)
-
-
-@pytest.fixture
-def server(tmp_path):
-    """uvicorn serving a fresh database on 127.0.0.1, on a port the OS chose; its socket listens
-    before the server thread starts, so the first request waits for nothing."""
-    import uvicorn
-
-    store = open_store(f"sqlite:///{tmp_path / 'e2e.db'}")
-    users.add_user(store, "chief", PASSWORD, "admin")
-    app = create_app(store=store)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    port = sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}", store
-    uv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
-    store.close()
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
-        yield tab
-        browser.close()
-
-
-def _shot(page, name: str) -> None:
-    folder = DOC_SHOTS if os.environ.get("CNOTRACK_UPDATE_SCREENSHOTS") == "1" else _SHOTS_TMP
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"web-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 1000, f"{path} looks empty"
-
-
-_SHOTS_TMP = Path(os.environ.get("TMPDIR", "/tmp")) / f"cnotrack-web-shots-{os.getpid()}"
 
 
 def _lesion_count(page, base: str) -> str:

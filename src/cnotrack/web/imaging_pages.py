@@ -19,7 +19,7 @@ from ..vocabulary import anatomy
 from .deps import page_user
 from .errors import ApiError
 from .forms import form_fields, form_values
-from .pages import RecordId
+from .paths import RecordId
 from .templating import render
 
 __all__ = ["router", "study_skeleton"]
