@@ -308,6 +308,9 @@ def evaluate_(
     keep_extra: Annotated[bool, typer.Option("--keep-extra", help="Accept unknown columns as extra attributes.")] = False,
     detail: Annotated[bool, typer.Option("--detail", help="With --format json: add the rows per patient, per lesion and per diagnostic criterion.")] = False,
     detail_out: Annotated[Optional[Path], typer.Option("--detail-out", help="Write the rows per patient, per lesion and per diagnostic criterion to FILE.jsonl (JSON Lines) or FILE.parquet (with FILE.lesions.parquet and FILE.diagnostic_criteria.parquet).")] = None,
+    aggregates: Annotated[Optional[Path], typer.Option("--aggregates", help="Also write what this centre may share with others to OUT.json: counts and other aggregates, never a patient row, id or date (docs/federated.md).")] = None,
+    min_cell_count: Annotated[Optional[int], typer.Option("--min-cell-count", help="With --aggregates: suppress counts c with 0 < c < N, and their complements (default 5; 0 suppresses nothing).")] = None,
+    centre: Annotated[Optional[str], typer.Option("--centre", help="With --aggregates: this centre's name in the file.")] = None,
 ) -> None:
     """Evaluate a protocol on a dataset file or on the database."""
     from .engine import evaluate
@@ -318,6 +321,9 @@ def evaluate_(
                             "or write it to a file with --detail-out FILE.jsonl")
     if detail_out is not None:
         _check_detail_out(detail_out)
+    from .cli_federated import check_aggregates_options
+
+    check_aggregates_options(aggregates, min_cell_count, centre)
     definition, warnings = _load_protocol(protocol)
     if dataset is not None:
         if db is not None:
@@ -335,6 +341,11 @@ def evaluate_(
 
         written = write_detail(evaluation, detail_out)
         err.print("Wrote the detail to " + ", ".join(str(p) for p in written), markup=False, soft_wrap=True)
+    if aggregates is not None:
+        from .cli_federated import write_centre_aggregates
+
+        path = write_centre_aggregates(evaluation, data, aggregates, min_cell_count, centre)
+        err.print(f"Wrote the aggregates to {path}", markup=False, soft_wrap=True)
     _show_evaluation(evaluation, format, detail=detail)
 
 
@@ -501,6 +512,9 @@ def serve(
 
 
 from .cli_redcap import redcap_app  # noqa: E402  (the sub-command group, defined in its own module)
+from .cli_federated import combine_command  # noqa: E402  (cnotrack combine, defined in its own module)
+
+app.command("combine")(combine_command)
 
 app.add_typer(redcap_app, name="redcap")
 

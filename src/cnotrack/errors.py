@@ -12,6 +12,8 @@ cnotrack's own errors apart from bugs::
     ├── InstrumentInputError  an instrument was given a missing, unknown or out-of-range input
     ├── FigureInputError      a figure was given a value it cannot draw
     ├── UserError             a user account cannot be created or changed as asked
+    ├── AggregatesError       an aggregates file cannot be written, read or combined (cnotrack.federated)
+    ├── NodeError             a vantage6 node's configuration or a task's input cannot be used
     ├── AccessError           the user may not do this (their role or center)       web: 403
     ├── RecordNotFoundError   no such record, or one the user may not see exists     web: 404
     └── RecordConflictError   a stale edit, a key already taken, a record in use     web: 409
