@@ -67,6 +67,9 @@ class CountResult:
     of_id: str | None = None
     of_value: int | None = None
     missing: int = 0
+    #: lesions of the earlier study not assessed at the later one (exchange format 1.1): in no
+    #: fate and out of ``of_value``
+    missing_lesions: int = 0
 
     kind = "count"
 
@@ -83,6 +86,9 @@ class CountResult:
         text = f"{self.label}: {self.value}"
         if self.of_value is not None:
             text += f" of {self.of_value} ({self.percent()})"
+        if self.missing_lesions:
+            text += (f"; {self.missing_lesions} {'lesion' if self.missing_lesions == 1 else 'lesions'} not assessed, "
+                     "counted as missing")
         return text + "."
 
 

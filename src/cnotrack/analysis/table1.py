@@ -29,6 +29,7 @@ import polars as pl
 
 from ..engine.cohort import drug_table
 from ..engine.evaluate import Evaluation
+from ..engine.lesion_tracking import lesion_present
 from ..engine.patient_criteria import birth_date_expr
 from ..exchange.dataset import Dataset
 from ..vocabulary import anatomy, drugs, lab_tests
@@ -165,7 +166,7 @@ def _baseline_lesions(out: _Builder, patients: pl.DataFrame, modality: str, data
     involved = (
         with_study.select("patient_id", pl.col("study@baseline").alias("study_id"))
         .join(dataset["lesions"], on="study_id", how="inner")
-        .filter(pl.col("activity").is_null() | (pl.col("activity") != "inactive"))
+        .filter(lesion_present())
         .join(regions, on="bone", how="left")
     )
     for region, label in anatomy().regions.items():

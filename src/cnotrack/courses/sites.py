@@ -1,7 +1,8 @@
 """Sites of disease on one imaging study per patient: regions and bones affected, symmetry,
 unifocal or multifocal.
 
-Only active lesions count (an inactive lesion counts as not present, as in lesion tracking).
+Only active lesions count (an inactive lesion counts as not present, as in lesion tracking; a
+not_assessed row (format 1.1) is no lesion present either).
 Regions are those of ``vocabularies/anatomy.yaml``; a bone of each side is a bone of its own
 (left and right femur are two bones); a study is symmetric when one bone has active lesions on
 both its left and its right side. A study without lesion rows found none (0 regions, not
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ..engine.lesion_tracking import lesion_present
 from ..exchange.dataset import Dataset
 from ..vocabulary import anatomy
 
@@ -40,7 +42,7 @@ def site_measures(dataset: Dataset, studies: pl.DataFrame, suffix: str = "") -> 
     """Per row of ``studies`` (``patient_id``, ``study_id``; study null = no study): every site
     measure as ``course.<measure><suffix>`` (suffix ``@<timepoint>`` or empty)."""
     lesions = (
-        dataset["lesions"].filter(pl.col("activity").is_null() | (pl.col("activity") != "inactive"))
+        dataset["lesions"].filter(lesion_present())
         .join(studies.select("study_id").drop_nulls(), on="study_id", how="semi")
         .join(_regions(), on="bone", how="left")
     )

@@ -15,6 +15,7 @@ import polars as pl
 
 from ..exchange.dataset import Dataset
 from ..instruments import bristol_criteria, jansson_score, nbods_score
+from .lesion_tracking import lesion_present
 
 __all__ = ["DERIVED_INPUTS", "diagnostic_criteria", "site_inputs"]
 
@@ -30,7 +31,7 @@ _AXIAL = pl.col("bone").str.contains(r"^[CTL]\d+$") | pl.col("bone").is_in(["cla
 
 def site_inputs(dataset: Dataset) -> pl.DataFrame:
     """Per patient, the site-based inputs read from the earliest imaging study with active lesions."""
-    lesions = dataset["lesions"].filter(pl.col("activity").is_null() | (pl.col("activity") != "inactive"))
+    lesions = dataset["lesions"].filter(lesion_present())
     studies = dataset["imaging"].join(lesions.select("study_id").unique(), on="study_id", how="semi")
     first = studies.sort("patient_id", "date", "study_id").unique("patient_id", keep="first")
     rows = lesions.join(first.select("patient_id", "study_id"), on="study_id", how="inner")

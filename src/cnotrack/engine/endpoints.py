@@ -57,8 +57,11 @@ def compute_endpoints(protocol: Protocol, patients: PatientTable,
     for e in protocol.endpoints:  # counts that are part of another count
         if isinstance(e, Count) and e.of:
             r = results[e.id]
+            # lesions of the earlier study not assessed at the later one leave a baseline denominator
+            base = next(x for x in protocol.endpoints if x.id == e.of)
+            out = r.missing_lesions if _same_baseline(e, base) else 0
             results[e.id] = CountResult(r.id, r.label, r.value, r.method, r.published, e.of,
-                                        results[e.of].as_json(), r.missing)
+                                        results[e.of].as_json() - out, r.missing, r.missing_lesions)
     return results
 
 
@@ -111,8 +114,10 @@ def _count(e: Count, table: pl.DataFrame, protocol: Protocol) -> CountResult:
         if f is not None:
             method += (" Lesions are matched on all active lesions of the two studies, then filtered: the site and "
                        "symptomatic value of a new lesion are the later study's, of any other the earlier study's.")
-        return CountResult(e.id, e.label, int(values.fill_null(0).sum()), method + _unknown_note(e, table, protocol),
-                           e.published, missing=int(values.null_count()))
+        not_assessed, note = _not_assessed_note(sel, table[f"{prefix}.not_assessed"], first, second)
+        return CountResult(e.id, e.label, int(values.fill_null(0).sum()),
+                           method + note + _unknown_note(e, table, protocol), e.published,
+                           missing=int(values.null_count()), missing_lesions=not_assessed)
     pair = e.patients_missing_studies
     other = pair.modality if pair.modality not in (None, modality) else None
     missing = table.filter(pl.col(study_column(pair.from_, other)).is_null()
@@ -121,6 +126,28 @@ def _count(e: Count, table: pl.DataFrame, protocol: Protocol) -> CountResult:
                        f"Number of eligible patients without both a {protocol.timepoint(pair.from_).label} "
                        f"and a {protocol.timepoint(pair.to).label} "
                        f"{modality_name(other) if other else _modality(protocol)}.", e.published)
+
+
+def _same_baseline(e: Count, of) -> bool:
+    """Whether ``of`` counts the baseline lesions of the lesion pair (and filter) ``e`` counts."""
+    a, b = e.lesions, getattr(of, "lesions", None)
+    return a is not None and b is not None and b.fate == "baseline" and (a.from_, a.to) == (b.from_, b.to) \
+        and a.model_copy(update={"fate": "baseline"}) == b
+
+
+def _not_assessed_note(sel, counts: pl.Series, first: str, second: str) -> tuple[int, str]:
+    """The earlier lesions the later study did not assess (``activity`` ``not_assessed``): their
+    number where they are missing (a fate count: in no fate, out of its denominator) and the
+    words that say so."""
+    n = int(counts.fill_null(0).sum())
+    if n == 0:
+        return 0, ""
+    lesions = f"{counted(n, 'lesion')} of the {first} study {verb(n, 'was')} not assessed at {second}"
+    if sel.fate == "new":
+        return 0, f" {lesions} (activity not_assessed); a not assessed lesion is never counted as new."
+    if sel.fate == "baseline":
+        return 0, f" Of these, {lesions} (activity not_assessed): missing for the fates."
+    return n, f" {lesions} (activity not_assessed): counted as missing, in no fate and out of the denominator."
 
 
 def _new_lesion_filters(e, protocol: Protocol) -> list[tuple[str, str, str]]:

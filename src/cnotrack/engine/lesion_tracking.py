@@ -1,7 +1,8 @@
 """Lesion tracking: match the lesions of two imaging studies and give each its fate.
 
 The rules are the exchange format's (docs/exchange-format.md, "Matching a lesion across two
-studies"). Only active lesions take part. Among lesions not yet matched:
+studies"). Only active lesions take part, and (format 1.1) a later study's ``not_assessed`` row:
+it says that the earlier lesion it matches was not looked at. Among lesions not yet matched:
 
 1. rows that share a ``lesion_id`` are the same lesion;
 2. otherwise the same bone, side and segment are the same lesion (an empty segment or side
@@ -13,7 +14,10 @@ studies"). Only active lesions take part. Among lesions not yet matched:
 
 A lesion of the earlier study is ``resolved`` (no match), ``improved`` (grade lower),
 ``worsened`` (grade higher) or ``stable`` (otherwise, or grades not given); a lesion of the
-later study matched to none is ``new``. Many study pairs are matched at once: every frame
+later study matched to none is ``new``. An earlier lesion matched to a ``not_assessed`` row is
+``not_assessed`` (never resolved, stable, improved or worsened: its state is not known), and a
+``not_assessed`` row matched to no earlier lesion is left out (it is never new, and an earlier
+study's ``not_assessed`` row is no lesion present then). Many study pairs are matched at once: every frame
 carries a ``pair`` column naming the pair (for instance the patient).
 """
 
@@ -21,19 +25,28 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["FATES", "lesion_fates"]
+__all__ = ["FATES", "NOT_ASSESSED", "lesion_fates", "lesion_present"]
 
 FATES = ("resolved", "stable", "improved", "worsened", "new")
+#: the fate of an earlier lesion that the later study did not assess (and that activity value)
+NOT_ASSESSED = "not_assessed"
 _COLS = ["bone", "side", "segment", "grade", "symptomatic", "lesion_id"]
+
+
+def lesion_present(activity: str = "activity") -> pl.Expr:
+    """Whether a lesion row is a lesion present at its study: ``activity`` empty or ``active``
+    (``inactive`` counts as not present, ``not_assessed`` says nothing about presence)."""
+    return pl.col(activity).is_null() | ~pl.col(activity).is_in(["inactive", NOT_ASSESSED])
 
 
 def _prepare(lesions: pl.DataFrame, tag: str) -> pl.DataFrame:
     if "pair" not in lesions.columns:
         lesions = lesions.with_columns(pl.lit("pair").alias("pair"))
-    active = lesions.filter(pl.col("activity").is_null() | (pl.col("activity") != "inactive")) \
-        if "activity" in lesions.columns else lesions
-    return active.with_row_index(f"__{tag}").select(
-        "pair", f"__{tag}", *[pl.col(c).alias(f"{c}_{tag}") for c in _COLS]
+    # the earlier study: lesions present; the later one: those and the not assessed ones
+    kept = lesion_present() if tag == "e" else lesion_present() | (pl.col("activity") == NOT_ASSESSED)
+    return lesions.filter(kept).with_row_index(f"__{tag}").select(
+        "pair", f"__{tag}", *[pl.col(c).alias(f"{c}_{tag}") for c in _COLS],
+        *([(pl.col("activity") == NOT_ASSESSED).fill_null(False).alias("__na_l")] if tag == "l" else []),
     )
 
 
@@ -55,7 +68,8 @@ def lesion_fates(earlier: pl.DataFrame, later: pl.DataFrame) -> pl.DataFrame:
     ``activity``, ``grade``, ``symptomatic``, ``lesion_id``; ``activity``/``grade``/
     ``symptomatic``/``lesion_id`` may be absent) and optionally ``pair``. The result has
     ``pair``, ``fate``, ``matched_by`` (``lesion_id``, ``site``, ``bone_and_side`` or null),
-    and the columns of both sides suffixed ``_earlier`` and ``_later``.
+    and the columns of both sides suffixed ``_earlier`` and ``_later``. ``fate`` is one of
+    :data:`FATES` or :data:`NOT_ASSESSED`.
     """
     e = _prepare(_complete(earlier), "e")
     l = _prepare(_complete(later), "l")
@@ -89,7 +103,8 @@ def lesion_fates(earlier: pl.DataFrame, later: pl.DataFrame) -> pl.DataFrame:
     matched = pl.concat([m.drop("pair_right", strict=False) for m in (by_id, by_site, by_bone)],
                         how="diagonal_relaxed")
     matched = matched.with_columns(
-        pl.when(pl.col("grade_e").is_not_null() & pl.col("grade_l").is_not_null()
+        pl.when(pl.col("__na_l")).then(pl.lit(NOT_ASSESSED))
+        .when(pl.col("grade_e").is_not_null() & pl.col("grade_l").is_not_null()
                 & (pl.col("grade_l") < pl.col("grade_e"))).then(pl.lit("improved"))
         .when(pl.col("grade_e").is_not_null() & pl.col("grade_l").is_not_null()
               & (pl.col("grade_l") > pl.col("grade_e"))).then(pl.lit("worsened"))
@@ -97,7 +112,7 @@ def lesion_fates(earlier: pl.DataFrame, later: pl.DataFrame) -> pl.DataFrame:
     )
     resolved = _unmatched(e, [matched], "e").with_columns(
         pl.lit("resolved").alias("fate"), pl.lit(None, pl.String).alias("matched_by"))
-    new = _unmatched(l, [matched], "l").with_columns(
+    new = _unmatched(l.filter(~pl.col("__na_l")), [matched], "l").with_columns(
         pl.lit("new").alias("fate"), pl.lit(None, pl.String).alias("matched_by"))
     result = pl.concat([matched, resolved, new], how="diagonal_relaxed")
     rename = {f"{c}_e": f"{c}_earlier" for c in _COLS} | {f"{c}_l": f"{c}_later" for c in _COLS}

@@ -3,7 +3,7 @@
 Columns are named ``<what>@<timepoint>``: ``pga@baseline``, ``pga_vas@month6``,
 ``ESR@baseline`` (with ``ESR@baseline.censor``, ``.limit``, ``.limit_source``, ``.date``),
 ``study@month6`` (with ``.date``), ``lesions@baseline`` (active lesions on that study), and per
-lesion pair ``baseline>month6.<fate>`` counts, ``baseline>month6.new_symptomatic`` (a new
+lesion pair ``baseline>month6.<fate>`` counts (and ``.not_assessed``), ``baseline>month6.new_symptomatic`` (a new
 lesion marked symptomatic; an empty ``symptomatic`` counts as not symptomatic) and
 ``baseline>month6.new_symptomatic_unknown`` (new lesions with an empty ``symptomatic``).
 
@@ -29,7 +29,7 @@ from .cohort import Cohort
 from .labs import canonical_labs
 from .changes import add_changes, add_pga_ordinal, lesions_column, pair_prefix, study_column
 from .lesion_filters import filter_lesions, filter_study_lesions
-from .lesion_tracking import FATES, lesion_fates
+from .lesion_tracking import FATES, NOT_ASSESSED, lesion_fates, lesion_present
 from .needs import Needs
 from .timepoints import at_timepoints
 
@@ -48,8 +48,9 @@ def build_patient_table(dataset: Dataset, protocol: Protocol, cohort: Cohort, ne
     for chosen in _chosen_values(dataset, protocol, base, needs):
         table = table.join(chosen.lazy(), on="patient_id", how="left")
     table = table.collect()
-    lesions = dataset["lesions"].filter(
-        pl.col("activity").is_null() | (pl.col("activity") != "inactive"))
+    lesions = dataset["lesions"].filter(lesion_present())
+    # what lesion_fates matches: the present lesions and the not assessed rows (1.1)
+    tracked = dataset["lesions"].filter(lesion_present() | (pl.col("activity") == NOT_ASSESSED))
     table = table.join(_chosen_studies(dataset, protocol, base, needs, lesions), on="patient_id", how="left")
     for (tp, key), lesion_filter in sorted(needs.lesion_counts.items()):
         study = study_column(tp, lesion_filter.modality)
@@ -64,7 +65,7 @@ def build_patient_table(dataset: Dataset, protocol: Protocol, cohort: Cohort, ne
 
     def fates_of(first: str, second: str, modality: str | None) -> pl.DataFrame:
         if (first, second, modality) not in pair_fates:
-            pair_fates[first, second, modality] = _pair_fates(table, lesions, first, second, modality)
+            pair_fates[first, second, modality] = _pair_fates(table, tracked, first, second, modality)
         return pair_fates[first, second, modality]
 
     for first, second in sorted(needs.lesion_pairs):
@@ -176,23 +177,24 @@ def _fate_columns(table: pl.DataFrame, fates: pl.DataFrame, first: str, second: 
                   modality: str | None, unknown_from: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per patient with both studies: the count of each fate, ``.baseline`` (lesions of the earlier
     study), ``.new_symptomatic`` / ``.new_asymptomatic`` (a new lesion marked yes / not marked yes:
-    an empty ``symptomatic`` counts as not symptomatic) and ``.new_symptomatic_unknown`` (new
+    an empty ``symptomatic`` counts as not symptomatic), ``.new_symptomatic_unknown`` (new
     lesions with an empty ``symptomatic``, counted in ``unknown_from``: the fates before the
-    filter's ``symptomatic`` part); all null without both studies."""
+    filter's ``symptomatic`` part) and ``.not_assessed`` (earlier lesions the later study did not
+    assess: part of ``.baseline``, in no other fate); all null without both studies."""
     prefix = pair_prefix(first, second, key)
     new = pl.col("fate") == "new"
     symptomatic = pl.col("symptomatic_later")
     unknown = (unknown_from if unknown_from is not None else fates).group_by("patient_id").agg(
         (new & symptomatic.is_null()).sum().cast(pl.Int64).alias(f"{prefix}.new_symptomatic_unknown"))
     per_patient = fates.group_by("patient_id").agg(
-        *[(pl.col("fate") == f).sum().cast(pl.Int64).alias(f"{prefix}.{f}") for f in FATES],
+        *[(pl.col("fate") == f).sum().cast(pl.Int64).alias(f"{prefix}.{f}") for f in (*FATES, NOT_ASSESSED)],
         (~new).sum().cast(pl.Int64).alias(f"__{prefix}.earlier"),
         (new & symptomatic.fill_null(False)).any().alias(f"{prefix}.new_symptomatic"),
         (new & ~symptomatic.fill_null(False)).any().alias(f"{prefix}.new_asymptomatic"),
     ).join(unknown, on="patient_id", how="full", coalesce=True)
     has_pair = pl.col(study_column(first, modality)).is_not_null() & pl.col(study_column(second, modality)).is_not_null()
     baseline = pl.col(f"lesions@{first}") if not key else pl.col(f"__{prefix}.earlier").fill_null(0)
-    counts = [*(f"{prefix}.{f}" for f in FATES), f"{prefix}.new_symptomatic_unknown"]
+    counts = [*(f"{prefix}.{f}" for f in (*FATES, NOT_ASSESSED)), f"{prefix}.new_symptomatic_unknown"]
     flags = [f"{prefix}.new_symptomatic", f"{prefix}.new_asymptomatic"]
     return table.join(per_patient, on="patient_id", how="left").with_columns(
         [pl.when(has_pair).then(pl.col(c).fill_null(0)).alias(c) for c in counts]

@@ -28,7 +28,8 @@ _TOP, _SPAN, _GAP = 96.0, 290.0, 16.0
 
 def lesion_flow_counts(evaluation: Evaluation, pair: tuple[str, str] = ("baseline", "month6")) -> dict[str, int]:
     """Lesions of ``pair`` by fate (every fate, zero included) and ``baseline`` (the earlier
-    study's lesions: all fates but new)."""
+    study's lesions: all fates but new); ``not_assessed`` too when some lesion of the earlier
+    study was not assessed at the later one (not part of ``baseline``)."""
     pair_labels(evaluation.protocol, pair, "lesion_flow_counts")
     counts = {fate: 0 for fate in FATE_ORDER}
     lesions = evaluation.lesions
@@ -120,6 +121,9 @@ def lesion_flow_svg(evaluation: Evaluation, pair: tuple[str, str] = ("baseline",
              f"{counts['stable']} stable + {counts['worsened']} worsened.",
              f"{later}: {seen_later} lesions seen = {counts['improved']} improved + {counts['stable']} stable + "
              f"{counts['worsened']} worsened + {new} new."]
+    if counts.get("not_assessed"):  # format 1.1: in no fate, not drawn
+        notes.append(f"{counts['not_assessed']} more {earlier} lesion(s) not assessed at {later}: in no fate, "
+                     "not drawn.")
     body += [text(40, _HEIGHT - 40 + 18 * k, line, size=12, fill="#444444", class_="note") for k, line in enumerate(notes)]
     desc = f"{title}: " + ", ".join(f"{fate} {counts[fate]}" for fate in FATE_ORDER) + f" of {base} {earlier} lesions"
     return document(_WIDTH, _HEIGHT, title, body, desc=desc, root_class="cnotrack-figure cnotrack-lesion-flow")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from ..engine.evaluate import Evaluation
-from ..engine.lesion_tracking import FATES
+from ..engine.lesion_tracking import FATES, NOT_ASSESSED
 from ..protocols.model import Proportion
 from ..render.text import DIAGNOSIS_HEADER, diagnosis_rows
 from .completeness import kind_label, timepoint_columns
@@ -131,13 +131,15 @@ def _fates(evaluation: Evaluation) -> list[ReportTable]:
         prefix = f"{first}>{second}"
         if f"{prefix}.baseline" not in patients.columns:
             continue
-        header = ("Patient", f"Lesions at {labels[first]}", *(f.capitalize() for f in FATES),
+        # format 1.1: a column for lesions not assessed at the later study, when there are any
+        fates = (*FATES, NOT_ASSESSED) if patients[f"{prefix}.{NOT_ASSESSED}"].fill_null(0).sum() else FATES
+        header = ("Patient", f"Lesions at {labels[first]}", *(f.replace("_", " ").capitalize() for f in fates),
                   "Symptomatic new lesion")
         studied = pl.col(f"{prefix}.baseline").is_not_null()
         new = pl.col(f"{prefix}.new")
         symptomatic = pl.when(new.fill_null(0) == 0).then(pl.lit("no new lesion")).otherwise(
             _yes_no(pl.col(f"{prefix}.new_symptomatic"), unknown="unknown"))
-        counts = [pl.col(f"{prefix}.{name}") for name in ("baseline", *FATES)]
+        counts = [pl.col(f"{prefix}.{name}") for name in ("baseline", *fates)]
         cells = patients.select(
             pl.col("patient_id").cast(pl.String),
             *(pl.when(studied).then(c.cast(pl.String).fill_null("None")).otherwise(pl.lit(MISSING)).alias(f"_{i}")

@@ -19,7 +19,7 @@ from ...errors import VocabularyError
 
 __all__ = ["CodeTable", "Group", "SystemSpec", "VerifiedCode", "code_table", "codings"]
 
-Group = Literal["conditions", "labs", "drugs", "bones", "laterality", "seriousness", "units"]
+Group = Literal["conditions", "labs", "drugs", "bones", "laterality", "seriousness", "units", "absent"]
 
 
 class _Frozen(BaseModel):
@@ -52,6 +52,7 @@ class CodeTable(_Frozen):
     laterality: dict[str, tuple[VerifiedCode, ...]]
     seriousness: dict[str, tuple[VerifiedCode, ...]]
     units: dict[str, tuple[VerifiedCode, ...]]
+    absent: dict[str, tuple[VerifiedCode, ...]] = {}
 
     @model_validator(mode="after")
     def _known_systems(self) -> "CodeTable":

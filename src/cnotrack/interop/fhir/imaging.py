@@ -16,11 +16,15 @@ as text), its ``locationQualifier`` the side (SNOMED CT laterality) and the segm
 the lesion's first study. Each lesion row is an ``Observation`` of that study (``derivedFrom``)
 about that BodyStructure (``focus``): ``bodySite`` the bone, and components for side, segment
 and ``lesion_id`` as given in that study (what the import reads back: a row's own values, which
-may differ from the lesion's first row), activity, grade and symptomatic.
+may differ from the lesion's first row), activity, grade and symptomatic. A lesion the study did
+not assess (``activity`` ``not_assessed``, format 1.1) is an Observation without a finding: its
+``dataAbsentReason`` and its activity component's are ``not-performed`` (DataAbsentReason, R4)
+with the text ``not_assessed``, which the import reads back.
 """
 
 from __future__ import annotations
 
+from ...engine.lesion_tracking import NOT_ASSESSED
 from ...exchange import Dataset
 from .elements import codeable, compact, date_text, identifier
 from .ids import reference, resource_id
@@ -96,7 +100,8 @@ def lesion_findings(dataset: Dataset) -> list[dict]:
         values = {
             "side": {"valueCodeableConcept": codeable(row["side"], "laterality", row["side"])},
             "segment": {"valueCodeableConcept": codeable(row["segment"])},
-            "activity": {"valueCodeableConcept": codeable(row["activity"])},
+            "activity": ({"dataAbsentReason": codeable(NOT_ASSESSED, "absent", NOT_ASSESSED)}
+                         if row["activity"] == NOT_ASSESSED else {"valueCodeableConcept": codeable(row["activity"])}),
             "grade": {"valueInteger": row["grade"]},
             "symptomatic": {"valueBoolean": row["symptomatic"]},
             "lesion_id": {"valueString": row["lesion_id"]},
@@ -109,6 +114,9 @@ def lesion_findings(dataset: Dataset) -> list[dict]:
             "subject": reference(patient_id(row["patient_id"])),
             "focus": [reference(body_structure_id(row))],
             "effectiveDateTime": date_text(row["date"]),
+            # a lesion the study did not assess: no finding, the reason said at both levels
+            "dataAbsentReason": codeable(NOT_ASSESSED, "absent", NOT_ASSESSED) if row["activity"] == NOT_ASSESSED
+            else None,
             "bodySite": codeable(row["bone"], "bones", row["bone"]),
             "derivedFrom": [reference(study_id(row["study_id"]))],
             "component": [{"code": codeable(name), **values[name]} for name in FINDING_COMPONENTS

@@ -18,7 +18,8 @@ matching, never from a rule of its own:
   lesions, as ``resolved`` then ``new`` in the engine);
 - *all* rows take part, inactive ones too: for the fates the engine counts an inactive lesion as
   absent (it is ``resolved``), but an inactive row at the site of an earlier lesion is that
-  lesion seen inactive, a finding about the same BodyStructure with activity ``inactive``.
+  lesion seen inactive, a finding about the same BodyStructure with activity ``inactive``; so is
+  a ``not_assessed`` row (format 1.1): that lesion, not assessed by that study.
 
 The identity of a chain is the key of its first row, ``(study_id, bone, side, segment)`` (the
 lesions table's key): unique by construction and derived from the data only. A ``lesion_id``

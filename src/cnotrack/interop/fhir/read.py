@@ -174,7 +174,8 @@ class _Reader:
         study = self.resolve((r.get("derivedFrom") or [None])[0], (i, "derivedFrom"))
         structure = self.resolve((r.get("focus") or [None])[0], (i, "focus"))
         row = {"study_id": _identifier(study), "bone": text_of(r.get("bodySite")), "lesion_id": _identifier(structure)}
-        values = {text_of(c.get("code")): _value(c, "") for c in r.get("component", [])}
+        values = {text_of(c.get("code")): _value(c, "") if "dataAbsentReason" not in c
+                  else text_of(c["dataAbsentReason"]) for c in r.get("component", [])}  # not_assessed
         row.update({name: values.get(name) for name in FINDING_COMPONENTS})
         self.rows["lesions"].append(row)
 

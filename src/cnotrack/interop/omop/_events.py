@@ -143,7 +143,8 @@ def _assessment_observations(visits: pl.DataFrame, name: str) -> pl.DataFrame:
 
 def observation_frame(ctx: Context) -> pl.DataFrame:
     """Assessments (PGA, VAS, CHAQ DI, disease status, booleans), family history, and lesions
-    seen on imaging: concept 0, the cnotrack field as the source value."""
+    seen on imaging: concept 0, the cnotrack field as the source value. A lesion row with
+    ``activity`` ``not_assessed`` (format 1.1) is listed as not exported."""
     visits = ctx.records("assessments")
     frames = [_assessment_observations(visits, name) for name in ASSESSMENT_OBSERVATIONS if name in visits.columns]
     studies = (ctx.dataset["imaging"].select("study_id", "patient_id", pl.col("date").alias("_study_date"))
@@ -153,6 +154,13 @@ def observation_frame(ctx: Context) -> pl.DataFrame:
                                           maintain_order="left")
     site = pl.concat_str([nonempty(pl.col("bone")), nonempty(column(lesions, "side")),
                           nonempty(column(lesions, "segment"))], separator=" ", ignore_nulls=True)
+    # a lesion the study did not assess (format 1.1) is no lesion seen: listed, not exported
+    not_assessed = (column(lesions, "activity") == "not_assessed").fill_null(False)
+    for row, where in lesions.filter(not_assessed).select("_row", site.alias("_site")).iter_rows():
+        ctx.problem("lesions", row, "activity", "not_assessed",
+                    f"the lesion at {where} was not assessed by its study: not exported (an OMOP lesion "
+                    "observation would say that the lesion was seen)")
+    lesions = lesions.filter(~not_assessed)
     frames.append(_observations(lesions, "lesion", "_study_date", site, column(lesions, "grade", pl.Int64),
                                 column(lesions, "activity"), "lesions"))
     family = ctx.records("family_history").height
