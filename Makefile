@@ -6,7 +6,7 @@ STAMP := $(VENV)/.cnotrack-installed
 
 .PHONY: setup demo test bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 ## test: install with the test dependencies and run the whole suite
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist worksteal -q
 
 ## bench: cnotrack against pandas and DuckDB on registries of 10k-100k patients (writes
 ## docs/performance.md; about 12 minutes on 2 idle cores); `make bench BENCH_ARGS=--quick` for a short run

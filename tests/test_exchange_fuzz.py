@@ -25,7 +25,7 @@ from conftest import GOOD_TABLES, TABLES, csv_text, generic_rows, make_workbook,
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "cnotrack" / "demo" / "pardeo2017"
 FORMAT = exchange_format()
-FUZZ = settings(max_examples=120, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=80, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 ODD_CELLS = [

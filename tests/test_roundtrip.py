@@ -495,7 +495,7 @@ def check_random_dataset(written, expected, *, keep_extra: bool) -> None:
         assert export_dataset(from_book, work / "out3.xlsx").read_bytes() == xlsx1.read_bytes()
 
 
-ROUND_TRIP_SETTINGS = settings(max_examples=20, deadline=None,
+ROUND_TRIP_SETTINGS = settings(max_examples=12, deadline=None,
                                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -514,7 +514,7 @@ def test_a_random_dataset_with_extra_columns_keeps_them_through_every_round_trip
 
 
 @pytest.mark.postgres
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(datasets(keep_extra=True))
 def test_a_random_dataset_survives_a_postgresql_round_trip(case):
     written, expected = case
