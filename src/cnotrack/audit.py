@@ -11,12 +11,21 @@ An import's added rows are stored as one audit row per run of record ids (``reco
 ``last_record_id``, docs/store.md); both functions expand such a run into one ``insert`` entry
 per record (its id and natural key read from the record table, ``before`` and ``after`` empty),
 counted and listed in the database, so that a record's history reads as one entry per change.
+
+Filters (:class:`AuditFilter`), all run in the database as bound parameters: the table and the
+record id (the ``table_name, record_id`` index), the actor (the user name, case-insensitive), a
+range of dates (UTC days, both ends included) and a patient (the entries of every record of that
+patient, deleted ones included: a record found by its id in its table, a lesion through its
+imaging study; the natural-key indexes start with ``patient_id``). A filter narrows what the
+user may see; it never widens it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +36,7 @@ from .store.database import Store, as_utc
 from .store.schema import audit_log, record_table
 from .users import User
 
-__all__ = ["audit_trail", "audit_trail_batches"]
+__all__ = ["AuditFilter", "audit_trail", "audit_trail_batches"]
 
 RECORD_TYPES: tuple[str, ...] = exchange_format().table_names
 
@@ -35,6 +44,70 @@ RECORD_TYPES: tuple[str, ...] = exchange_format().table_names
 def _check_table(table: str) -> None:
     if table not in RECORD_TYPES:
         raise RecordNotFoundError(f"no record type {table!r}; the record types are {', '.join(RECORD_TYPES)}")
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the audit trail is narrowed to (``None``: no condition): the ``actor`` (user name,
+    case-insensitive), the days ``date_from`` to ``date_to`` (UTC, both included) and the
+    patient ``patient_id`` (exact, as identifiers are)."""
+
+    actor: str | None = None
+    patient_id: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    @property
+    def narrows_records(self) -> bool:
+        """Whether the filter picks records (not only audit rows): then an import's run of added
+        ids is counted record by record."""
+        return self.patient_id is not None
+
+
+_NO_FILTER = AuditFilter()
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+
+
+def _of_patient(name: str, patient_id: str) -> sa.Select:
+    """The ids of ``name`` records (deleted ones included) of the patient ``patient_id``."""
+    t = record_table(name)
+    if name == "patients":
+        return sa.select(t.c.id).where(t.c.patient_id == patient_id)
+    if name == "lesions":
+        imaging = record_table("imaging")
+        return (sa.select(t.c.id).join(imaging, imaging.c.study_id == t.c.study_id)
+                .where(imaging.c.patient_id == patient_id))
+    return sa.select(t.c.id).where(t.c.patient_id == patient_id)
+
+
+def _names_patient(patient_id: str) -> sa.ColumnElement[bool]:
+    """An audit row of a record of the patient (for a run of an import's added ids: a run that
+    holds one), as a CASE on the table, as in ``_audit_visible``."""
+    conditions = []
+    single = audit_log.c.last_record_id.is_(None)
+    for name in RECORD_TYPES:
+        t = record_table(name)
+        one = _of_patient(name, patient_id).where(t.c.id == audit_log.c.record_id).correlate(audit_log)
+        run = _of_patient(name, patient_id).where(
+            t.c.id.between(audit_log.c.record_id, audit_log.c.last_record_id)).correlate(audit_log)
+        conditions.append((audit_log.c.table_name == name,
+                           sa.case((single, one.exists()), else_=run.exists()) == sa.true()))
+    return sa.case(*conditions, else_=sa.false()) == sa.true()
+
+
+def _filtered(query: sa.Select, where: AuditFilter) -> sa.Select:
+    if where.actor:
+        query = query.where(sa.func.lower(audit_log.c.actor) == where.actor.lower())
+    if where.date_from is not None:
+        query = query.where(audit_log.c.at >= _midnight(where.date_from))
+    if where.date_to is not None:
+        query = query.where(audit_log.c.at < _midnight(where.date_to + dt.timedelta(days=1)))
+    if where.patient_id is not None:
+        query = query.where(_names_patient(where.patient_id))
+    return query
 
 
 def _owned(user: User, name: str) -> sa.Select:
@@ -63,7 +136,7 @@ def _audit_visible(user: User) -> sa.ColumnElement[bool]:
     return sa.case(*conditions, else_=sa.false()) == sa.true()
 
 
-def _groups(user: User, table: str | None, record_id: int | None) -> sa.Select:
+def _groups(user: User, table: str | None, record_id: int | None, where: AuditFilter = _NO_FILTER) -> sa.Select:
     """The audit rows ``user`` may see, of one record, one table or everything (unordered): one
     per record change, and one per run of ids an import added (``last_record_id`` set), whose
     records are counted and listed from the record table (``_range_rows``)."""
@@ -81,10 +154,11 @@ def _groups(user: User, table: str | None, record_id: int | None) -> sa.Select:
                                            audit_log.c.last_record_id >= record_id)))
     if not user.is_admin:
         query = query.where(sa.or_(~single, _audit_visible(user)))
-    return query
+    return _filtered(query, where)
 
 
-def _range_rows(user: User, group: Mapping[str, Any], record_id: int | None) -> sa.Select:
+def _range_rows(user: User, group: Mapping[str, Any], record_id: int | None,
+                where: AuditFilter = _NO_FILTER) -> sa.Select:
     """The records of an import's run of added ids that ``user`` may see (id and key)."""
     name = group["table_name"]
     t = record_table(name)
@@ -94,18 +168,23 @@ def _range_rows(user: User, group: Mapping[str, Any], record_id: int | None) -> 
         query = query.where(t.c.id == record_id)
     if not user.is_admin:
         query = query.where(t.c.id.in_(_owned(user, name)))
+    if where.patient_id is not None:
+        query = query.where(t.c.id.in_(_of_patient(name, where.patient_id)))
     return query
 
 
-def _range_size(conn: sa.Connection, user: User, group: Mapping[str, Any], record_id: int | None) -> int:
-    if user.is_admin and record_id is None:
+def _range_size(conn: sa.Connection, user: User, group: Mapping[str, Any], record_id: int | None,
+                where: AuditFilter = _NO_FILTER) -> int:
+    if user.is_admin and record_id is None and not where.narrows_records:
         return group["last_record_id"] - group["record_id"] + 1  # a run holds every id from first to last
-    return conn.execute(sa.select(sa.func.count()).select_from(_range_rows(user, group, record_id).subquery())).scalar()
+    query = _range_rows(user, group, record_id, where)
+    return conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar()
 
 
 def _range_entries(conn: sa.Connection, user: User, group: Mapping[str, Any], record_id: int | None, *,
-                   newest_first: bool, limit: int, offset: int) -> list[dict[str, Any]]:
-    query = _range_rows(user, group, record_id)
+                   newest_first: bool, limit: int, offset: int,
+                   where: AuditFilter = _NO_FILTER) -> list[dict[str, Any]]:
+    query = _range_rows(user, group, record_id, where)
     t = record_table(group["table_name"])
     query = query.order_by(t.c.id.desc() if newest_first else t.c.id).limit(limit).offset(offset)
     out = []
@@ -126,9 +205,10 @@ def _audit_entry(r: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def audit_trail(store: Store, user: User, *, table: str | None = None, record_id: int | None = None,
-                limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+                limit: int = 1000, offset: int = 0, where: AuditFilter | None = None) -> list[dict[str, Any]]:
     """The audit trail, oldest first, of one record, one table or everything, limited to the
-    records of the patients ``user`` may see (of every patient, for an admin): the newest
+    records of the patients ``user`` may see (of every patient, for an admin) and narrowed by
+    ``where`` (an :class:`AuditFilter`: actor, dates, patient): the newest
     ``limit`` entries (every entry for ``limit=0``), skipping the ``offset`` newest. The
     filtering and ordering run in the database; the audit rows are walked newest first only
     until the page is full (a run of an import's added records counts as its records)."""
@@ -138,9 +218,10 @@ def audit_trail(store: Store, user: User, *, table: str | None = None, record_id
     # the newest entry reads one audit row, however long the trail
     page = 500 if wanted is None else max(1, min(500, wanted + skip))
     below: int | None = None
+    where = where or _NO_FILTER
     with store.engine.connect() as conn:
         while wanted is None or len(entries) < wanted:
-            query = _groups(user, table, record_id)
+            query = _groups(user, table, record_id, where)
             if below is not None:
                 query = query.where(audit_log.c.id < below)
             groups = conn.execute(query.order_by(audit_log.c.id.desc()).limit(page)).mappings().all()
@@ -153,12 +234,13 @@ def audit_trail(store: Store, user: User, *, table: str | None = None, record_id
                     else:
                         entries.append(_audit_entry(group))
                     continue
-                size = _range_size(conn, user, group, record_id)
+                size = _range_size(conn, user, group, record_id, where)
                 if skip >= size:
                     skip -= size
                     continue
                 room = size - skip if wanted is None else min(size - skip, wanted - len(entries))
-                entries += _range_entries(conn, user, group, record_id, newest_first=True, limit=room, offset=skip)
+                entries += _range_entries(conn, user, group, record_id, newest_first=True, limit=room, offset=skip,
+                                          where=where)
                 skip = 0
             if len(groups) < page:
                 break
@@ -168,17 +250,18 @@ def audit_trail(store: Store, user: User, *, table: str | None = None, record_id
 
 
 def audit_trail_batches(store: Store, user: User, *, table: str | None = None, record_id: int | None = None,
-                        batch: int = 5000) -> Iterator[list[dict[str, Any]]]:
-    """The whole audit trail that ``user`` may see (as ``audit_trail``), oldest first, in batches of
-    at most ``batch`` entries read one query at a time (by id, not by offset), so that exporting a
-    trail of millions of entries holds one batch in memory. Entries written while the batches are
+                        batch: int = 5000, where: AuditFilter | None = None) -> Iterator[list[dict[str, Any]]]:
+    """The whole audit trail that ``user`` may see (as ``audit_trail``, narrowed by ``where``),
+    oldest first, in batches of at most ``batch`` entries read one query at a time (by id, not by
+    offset), so that exporting a trail of millions of entries holds one batch in memory. Entries written while the batches are
     read are left to the next export: the last id is fixed when the first batch is read."""
     with store.engine.connect() as conn:
         last = conn.execute(sa.select(sa.func.max(audit_log.c.id))).scalar()
     after = 0
+    where = where or _NO_FILTER
     pending: list[dict[str, Any]] = []
     while last is not None and after < last:
-        query = (_groups(user, table, record_id)
+        query = (_groups(user, table, record_id, where)
                  .where(audit_log.c.id > after, audit_log.c.id <= last).order_by(audit_log.c.id).limit(batch))
         with store.engine.connect() as conn:
             groups = [dict(r) for r in conn.execute(query).mappings()]
@@ -191,7 +274,7 @@ def audit_trail_batches(store: Store, user: User, *, table: str | None = None, r
                     done = 0
                     while True:
                         part = _range_entries(conn, user, group, record_id, newest_first=False,
-                                              limit=batch, offset=done)
+                                              limit=batch, offset=done, where=where)
                         pending += part
                         done += len(part)
                         if len(pending) >= batch:

@@ -44,8 +44,9 @@ from .store.schema import audit_log, record_table
 from .store.state import mark_changed
 from .users import User
 
-__all__ = ["RECORD_TYPES", "audit_trail", "audit_trail_batches", "create_record", "delete_record", "get_record",
-           "list_records", "may_see_patient", "record_columns", "update_record", "visible_dataset", "visible_patient_ids"]
+__all__ = ["RECORD_TYPES", "audit_trail", "audit_trail_batches", "create_record", "delete_record", "dependent_records",
+           "get_record", "list_records", "may_see_patient", "record_columns", "record_history", "restore_record",
+           "update_record", "visible_dataset", "visible_patient_ids", "visible_rows"]
 
 #: The tables a user edits record by record, in the order a patient's course is told.
 RECORD_TYPES: tuple[str, ...] = exchange_format().table_names
@@ -71,7 +72,10 @@ def _visible_patients(user: User) -> sa.Select:
     return query if user.is_admin else query.where(patients.c.center == user.center)
 
 
-def _visible_rows(user: User, table: str) -> sa.ColumnElement[bool]:
+def visible_rows(user: User, table: str) -> sa.ColumnElement[bool]:
+    """The SQL condition of the live rows of ``table`` that ``user`` may see: every row for an
+    admin, else the rows of the patients of the user's center (lesions through their study).
+    The one definition of center isolation: every query of records ANDs it."""
     t = record_table(table)
     live = t.c.deleted_at.is_(None)
     if user.is_admin:
@@ -149,7 +153,7 @@ def list_records(store: Store, user: User, table: str, *, filters: Mapping[str, 
     """The records of ``table`` that ``user`` may see, in id order, filtered by equality on text
     columns (``{"patient_id": "P01"}``)."""
     t = _check_table(table)
-    query = sa.select(t).where(_visible_rows(user, table))
+    query = sa.select(t).where(visible_rows(user, table))
     spec = exchange_format().table(table)
     for name, value in (filters or {}).items():
         if value is None:
@@ -194,7 +198,7 @@ def _visible_reference(conn: sa.Connection, user: User, target_table: str, colum
     """Whether the patient or study ``value`` exists, is not deleted and ``user`` may see it (a
     patient or study of another center is answered as one that does not exist)."""
     target = record_table(target_table)
-    query = sa.select(target.c.id).where(target.c[column] == value, _visible_rows(user, target_table))
+    query = sa.select(target.c.id).where(target.c[column] == value, visible_rows(user, target_table))
     return conn.execute(query).first() is not None
 
 
@@ -203,10 +207,11 @@ def _validated(conn: sa.Connection, user: User, table: str, values: Mapping[str,
     if table == "patients" and not user.is_admin and not str(values.get("center") or "").strip():
         values["center"] = user.center  # an investigator's patients are of their center
     related = {}
-    if table == "chaq":
+    patient_id = str(values.get("patient_id"))
+    if table == "chaq" and "\x00" not in patient_id:  # a NUL: refused below, and PostgreSQL cannot take it
         visits = record_table("assessments")
         rows = conn.execute(sa.select(visits.c.patient_id, visits.c.date).where(
-            visits.c.deleted_at.is_(None), visits.c.patient_id == str(values.get("patient_id")),
+            visits.c.deleted_at.is_(None), visits.c.patient_id == patient_id,
             visits.c.patient_id.in_(_visible_patients(user)))).all()
         related["assessments"] = pl.DataFrame([tuple(r) for r in rows], orient="row",
                                               schema={"patient_id": pl.String, "date": pl.Date})
@@ -444,6 +449,101 @@ def _delete(store: Store, user: User, table: str, record_id: int, version: int |
                                       "being deleted; look at it again", current=None)
         _audit(conn, user, "delete", table, record_id, current, None, now)
     return _as_record(table, current)
+
+
+# ---- before a delete, after a delete: dependents, history, restore ----------------------------
+
+def dependent_records(store: Store, user: User, table: str, record_id: int) -> dict[str, int]:
+    """The live records of other tables that refer to the live record ``record_id`` (a
+    patient's treatments, visits, ...; an imaging study's lesions), counted per table (tables
+    with none left out). A patient or study with any is not deleted (``delete_record`` refuses:
+    deletes do not cascade). ``RecordNotFoundError`` as ``get_record``."""
+    _check_table(table)
+    counts: dict[str, int] = {}
+    with store.engine.connect() as conn:
+        current = _current(conn, user, table, record_id)
+        key = _REFERENCED_KEY.get(table)
+        if key is None:
+            return counts
+        for spec in exchange_format().tables:
+            for column in spec.columns:
+                if column.references == table:
+                    child = record_table(spec.name)
+                    n = conn.execute(sa.select(sa.func.count()).select_from(child).where(
+                        child.c[column.name] == current[key], child.c.deleted_at.is_(None))).scalar_one()
+                    if n:
+                        counts[spec.name] = counts.get(spec.name, 0) + n
+    return counts
+
+
+def _any_state(conn: sa.Connection, user: User, table: str, record_id: int) -> dict[str, Any]:
+    """The record ``record_id``, live or deleted, if ``user`` may see it; a record of another
+    center is answered exactly as an id that does not exist."""
+    t = _check_table(table)
+    row = conn.execute(sa.select(t).where(t.c.id == record_id)).mappings().first()
+    if row is None or not _may_see(conn, user, table, row):
+        raise _not_found(table, record_id)
+    return dict(row)
+
+
+def record_history(store: Store, user: User, table: str, record_id: int, *, limit: int = 200,
+                   offset: int = 0) -> dict[str, Any]:
+    """A record, live or deleted, and its audit trail, newest first (``limit`` entries from the
+    ``offset`` newest): ``{"record": {id, version, columns...}, "deleted": bool, "deleted_at":
+    datetime or None, "entries": [...]}``. Any user who may see the record's patient may read it
+    (a deleted record included); a record of another center is a ``RecordNotFoundError``, the
+    same as an id that does not exist."""
+    with store.engine.connect() as conn:
+        row = _any_state(conn, user, table, record_id)
+    entries = audit_trail(store, user, table=table, record_id=record_id, limit=limit, offset=offset)
+    return {"record": _as_record(table, row), "deleted": row["deleted_at"] is not None,
+            "deleted_at": row["deleted_at"], "entries": list(reversed(entries))}
+
+
+def restore_record(store: Store, user: User, table: str, record_id: int) -> dict[str, Any]:
+    """Bring back a deleted record with the values it had when it was deleted (admins only:
+    ``AccessError`` for anyone else), audited as ``restore``, and return it.
+
+    Refused with ``RecordConflictError`` when the record is not deleted, when a live record
+    holds its natural key (or, for a lesion, its ``lesion_id`` in the study), or when the
+    patient or imaging study it belongs to is deleted (restore that first). A record that does
+    not exist is a ``RecordNotFoundError``."""
+    t = _check_table(table)
+    if not user.is_admin:
+        raise AccessError(f"a {user.role.value} cannot restore deleted records; ask an admin")
+    now = dt.datetime.now(dt.timezone.utc)
+    with store.begin_write() as conn:  # on SQLite: waits for another writer, then reads
+        row = _any_state(conn, user, table, record_id)
+        if row["deleted_at"] is None:
+            raise RecordConflictError(f"the {table} record {record_id} is not deleted; there is nothing to restore",
+                                      current=_as_record(table, row))
+        live = record_table(table)
+        query = sa.select(live.c.id).where(live.c.id != record_id, live.c.deleted_at.is_(None))
+        for k, v in _key(table, row).items():
+            query = query.where(live.c[k].is_(None) if v is None else live.c[k] == v)
+        holder, what = conn.execute(query).scalar(), f"its key ({_describe_key(table, row)})"
+        if holder is None and table == "lesions" and row["lesion_id"] is not None:
+            holder, what = conn.execute(sa.select(live.c.id).where(
+                live.c.id != record_id, live.c.deleted_at.is_(None), live.c.study_id == row["study_id"],
+                live.c.lesion_id == row["lesion_id"])).scalar(), f"its lesion_id {row['lesion_id']!r} in the study"
+        if holder is not None:
+            raise RecordConflictError(f"the {table} record {record_id} cannot be restored: the live record {holder} "
+                                      f"has {what}; edit or delete that one first", current=_as_record(table, row))
+        for column in exchange_format().table(table).columns:
+            value = row[column.name]
+            if column.references and value is not None and not _visible_reference(
+                    conn, user, column.references, column.name, value):
+                raise RecordConflictError(f"the {table} record {record_id} cannot be restored: its {column.name} "
+                                          f"{value!r} is deleted; restore that {column.references} record first",
+                                          current=_as_record(table, row))
+        done = conn.execute(t.update().where(t.c.id == record_id, t.c.version == row["version"])
+                            .values(deleted_at=None, version=row["version"] + 1))
+        if done.rowcount != 1:
+            raise RecordConflictError(f"the {table} record {record_id} was changed by someone else while it was "
+                                      "being restored; look at it again", current=None)
+        _audit(conn, user, "restore", table, record_id, None, {c: row[c] for c in row_values(table, {})}, now)
+        restored = _current(conn, user, table, record_id)
+    return _as_record(table, restored)
 
 
 # ---- the evaluation -------------------------------------------------------------------------

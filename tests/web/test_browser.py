@@ -100,7 +100,7 @@ def test_a_lesion_charted_on_the_skeleton_appears_in_the_evaluation(server, page
     page.goto(f"{base}/imaging/{m6['id']}")
     assert page.locator("#previous-lesions li").count() == 2
     page.locator("#previous-lesions li", has_text="femur").locator("text=Still present").click()
-    page.wait_for_url(f"{base}/imaging/{m6['id']}")
+    page.locator("#previous-lesions li", has_text="femur").locator(".tag.ok").wait_for()
     page.locator("#previous-lesions li", has_text="tibia").locator("text=Resolved").click()
     page.locator("#previous-lesions li", has_text="tibia").locator(".tag.resolved").wait_for()
     assert page.locator("#current-lesions li").count() == 1

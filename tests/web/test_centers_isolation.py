@@ -119,7 +119,7 @@ def calls_for(web, method: str, path: str, own_study: int, own_lesion: int) -> l
     elif "{record_id}" in path:
         table = "patients" if path.startswith("/patients") else "imaging"
         for rid in _genoa_ids(web, table):
-            url = path.replace("{record_id}", str(rid))
+            url = path.replace("{record_id}", str(rid)).replace("{protocol}", "pedcno")
             query = "?bone=femur&side=left" if url.endswith("lesion-form") else ""
             form = {"bone": "femur", "side": "right"} if method == "POST" else None
             calls.append(Call(method, url + query, url.replace(f"/{rid}", f"/{MISSING_ID}") + query, body=form,

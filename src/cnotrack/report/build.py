@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import polars as pl
 
@@ -39,7 +40,8 @@ def format_generated_at(when: dt.datetime | str | None = None) -> str:
 
 
 def build_report(evaluation: Evaluation, dataset: Dataset, *, banner: str | None = None,
-                 generated_at: dt.datetime | str | None = None) -> Report:
+                 generated_at: dt.datetime | str | None = None,
+                 progress: Callable[[str], object] | None = None) -> Report:
     """The report of ``evaluation`` (made from ``dataset``): methods, Table 1, outcomes with
     95% CIs and published values, paired tests, Kaplan-Meier analyses, figures, data
     completeness, reference limits, the per-patient listing and provenance.
@@ -48,7 +50,13 @@ def build_report(evaluation: Evaluation, dataset: Dataset, *, banner: str | None
     patient of the evaluation is marked synthetic, the synthetic-data notice is shown there too,
     given a banner or not (``Evaluation.banner``);
     ``generated_at`` fixes the date printed (default: now, UTC). When the evaluation was made
-    without statistics they are computed here (the evaluation itself is not changed)."""
+    without statistics they are computed here (the evaluation itself is not changed).
+
+    ``progress``, when given, is called with the name of each stage as it starts:
+    ``"statistics"``, ``"tables"``, ``"figures"`` (the web app's background reports show it);
+    it changes nothing in the report."""
+    step = progress or (lambda stage: None)
+    step("statistics")
     stats = evaluation.statistics
     if stats is None:
         from ..analysis import statistics_for
@@ -56,6 +64,7 @@ def build_report(evaluation: Evaluation, dataset: Dataset, *, banner: str | None
         stats = statistics_for(evaluation, dataset)
     p = evaluation.protocol
     excluded = evaluation.cohort.excluded
+    step("tables")
     listing, listing_full = capped_listing(patient_listing(evaluation))
     excluded_table = None
     if excluded.height:   # a registry excludes thousands: the first rows here, all in a CSV
@@ -63,6 +72,7 @@ def build_report(evaluation: Evaluation, dataset: Dataset, *, banner: str | None
                             tuple(excluded.select(pl.all().cast(pl.String).fill_null("")).rows()))
         (excluded_table,), cut = capped_listing([whole])
         listing_full = cut + listing_full
+    step("figures")
     figures, figure_notes = report_figures(evaluation, dataset, stats)
     not_run = list(dict.fromkeys([*analyses_not_run(evaluation, stats), *figure_notes]))
     notes = [note for note in dict.fromkeys(stats.table_one.notes) if note not in not_run]

@@ -58,15 +58,22 @@ def report_bytes(report: Report, suffix: str) -> bytes:
     return _renderer(suffix)(report)
 
 
-def write_report(report: Report, path: str | Path) -> Path:
+def write_report(report: Report, path: str | Path, *, progress: Callable[[str], object] | None = None) -> Path:
     """Write ``report`` to ``path`` in the format its suffix names (see :data:`FORMATS`);
     the folder is made when missing. Returns the path written.
 
     A listing table of more than ``LISTING_MAX_ROWS`` rows is cut in the report and written
     whole as CSV: attached to a PDF, beside an HTML or Word file as ``<name>.<table id>.csv``
-    (:func:`~cnotrack.report.attachments.listing_files` lists them)."""
+    (:func:`~cnotrack.report.attachments.listing_files` lists them).
+
+    ``progress``, when given, is called with ``"render"`` as the layout starts and ``"files"``
+    as the files are written; it changes nothing in what is written."""
     path = check_report_path(path)
+    if progress is not None:
+        progress("render")
     data = _renderer(path.suffix.lower(), place=path.name)(report)
+    if progress is not None:
+        progress("files")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     for table, side in zip(report.listing_full, listing_files(report, path)):

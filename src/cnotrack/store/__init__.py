@@ -10,19 +10,22 @@ from ..lazy import lazy_names
 _LAZY = {"Store": "database", "default_database_url": "database", "open_store": "database",
          "resolve_database_url": "database", "read_store": "exporter", "ImportPlan": "importer",
          "ImportReport": "importer", "TablePlan": "importer", "import_dataset": "importer",
-         "plan_import": "importer", "data_state": "state"}
+         "plan_import": "importer", "data_state": "state", "ImportDiff": "review",
+         "import_diff": "review"}
 
 
 __getattr__ = lazy_names(__name__, _LAZY)
 
 
 __all__ = [
+    "ImportDiff",
     "ImportPlan",
     "ImportReport",
     "Store",
     "data_state",
     "default_database_url",
     "import_dataset",
+    "import_diff",
     "open_store",
     "plan_import",
     "read_store",

@@ -80,7 +80,10 @@ audit_log = sa.Table(
               comment="record: a change of a record; security: a sign-in, user change or report download"),
     sa.Index("ix_audit_log_record", "table_name", "record_id"),
     sa.Index("ix_audit_log_kind", "kind"),
+    sa.Index("ix_audit_log_at", "at"),  # the audit page's date range and newest-first order (0012)
 )
+# the audit page's user filter, in any case (0012)
+sa.Index("ix_audit_log_actor", sa.func.lower(audit_log.c.actor))
 
 data_state = sa.Table(
     "data_state", metadata,

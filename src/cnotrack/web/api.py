@@ -261,6 +261,14 @@ def _add_record_routes(table: str) -> None:
                          name=f"delete_{table}",
                          summary=f"Delete a {table} record (soft: it stays in the audit trail)")
 
+    def restore(request: Request, record_id: _ID, user: User = Depends(api_user)) -> dict[str, Any]:
+        return records.restore_record(request.app.state.store, user, table, record_id)
+
+    router.add_api_route(f"/{table}/{{record_id}}/restore", restore, methods=["POST"], response_model=record_model,
+                         tags=tag, name=f"restore_{table}",
+                         summary=f"Restore a deleted {table} record with the values it had (admins only: else 403; "
+                                 "409 if it is not deleted or its key is taken)")
+
 
 for _table in records.RECORD_TYPES:
     _add_record_routes(_table)
@@ -288,13 +296,23 @@ def audit(request: Request, user: User = Depends(api_user),
           table: Optional[str] = Query(None, max_length=40, pattern=r"^[a-z_]+$"),
           record_id: Optional[int] = Query(None, ge=1, le=2**31 - 1),
           limit: int = Query(1000, ge=1, le=MAX_API_LIMIT, description="at most this many entries"),
-          offset: int = Query(0, ge=0, le=2**31 - 1, description="skip this many of the newest entries")
+          offset: int = Query(0, ge=0, le=2**31 - 1, description="skip this many of the newest entries"),
+          actor: Optional[str] = Query(None, max_length=200, pattern=r"^[^\x00-\x1f]*$",
+                                       description="only this user's changes (any case)"),
+          patient_id: Optional[str] = Query(None, max_length=200, pattern=r"^[^\x00-\x1f]*$",
+                                            description="only the records of this patient"),
+          date_from: Optional[dt.date] = Query(None, alias="from", description="from this day (UTC), included"),
+          date_to: Optional[dt.date] = Query(None, alias="to", description="to this day (UTC), included"),
           ) -> dict[str, Any]:
     """The audit trail (who, when, which record, before and after) of the records you may see:
     the newest ``limit`` entries (at most 1000) after skipping the ``offset`` newest, oldest
-    first; for the next page, ask again with ``offset`` raised by ``limit``."""
+    first; for the next page, ask again with ``offset`` raised by ``limit``. ``actor``,
+    ``patient_id``, ``from`` and ``to`` narrow it in the database."""
+    from ..audit import AuditFilter
+
+    where = AuditFilter(actor=actor or None, patient_id=patient_id or None, date_from=date_from, date_to=date_to)
     return {"items": records.audit_trail(request.app.state.store, user, table=table, record_id=record_id,
-                                         limit=limit, offset=offset)}
+                                         limit=limit, offset=offset, where=where)}
 
 
 def _admin(user: User) -> None:

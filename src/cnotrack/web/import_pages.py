@@ -4,8 +4,15 @@ import only when confirmed.
 The uploaded files wait in a private temporary folder under a random token that only the
 user who uploaded them can confirm or cancel; the import itself is ``import_dataset`` (all or
 nothing, audited with the user's name). Before the user confirms, the page shows per table the
-rows the import would add, change (with the columns that change) and leave unchanged
-(``plan_import``); after, what it did.
+rows the import would add (their values), change (for each changed row, by its key, every
+changed column with its stored and its new value) and leave unchanged
+(``cnotrack.store.import_diff``, in ``store/review.py``): at most ``DIFF_ROWS`` added and changed rows a table, then
+"and N more", and the whole review as CSV (``POST /import/diff.csv`` with the upload's token,
+computed again from the waiting files). After the import, the page shows what it did.
+
+The review is computed only after ``check_import_allowed``: an investigator's upload that names
+another center's patient or study is refused (403, naming only the file's identifiers) before
+any stored value is read, so the review never shows another center's rows.
 
 Bounded work: the request body is counted as it is received (``web.limits``: a chunked upload
 has no Content-Length to trust) and stopped at ``max_upload_bytes()`` with a 413; the files are read
@@ -30,13 +37,14 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.datastructures import UploadFile
 
 from ..errors import CnotrackError, DatasetError, Problem
 from ..exchange import validate_dataset
 from ..exchange.reader import UPLOAD_LIMITS, read_dataset
-from ..store.importer import import_dataset, plan_import
+from ..store.review import import_diff
+from ..store.importer import import_dataset
 from ..users import User
 from .deps import page_user
 from .errors import ApiError
@@ -44,9 +52,11 @@ from .limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_ENV_VAR, form_limits, max_uploa
 from .services import check_import_allowed
 from .templating import render
 
-__all__ = ["MAX_UPLOAD_BYTES", "MAX_UPLOAD_ENV_VAR", "PENDING_SECONDS", "max_upload_bytes", "router"]
+__all__ = ["DIFF_ROWS", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_ENV_VAR", "PENDING_SECONDS", "max_upload_bytes", "router"]
 
 PENDING_SECONDS = 3600
+#: The added and the changed rows the review shows a table (the rest: "and N more", and the CSV).
+DIFF_ROWS = 25
 _FOLDER_PREFIX = "cnotrack-upload-"
 clock: Callable[[], float] = time.monotonic  # replaced by tests, to expire uploads without waiting
 
@@ -153,7 +163,7 @@ async def upload(request: Request, user: User = Depends(page_user)) -> Response:
         dataset.source = source
         store = request.app.state.store
         check_import_allowed(store, user, dataset)
-        plan = await run_in_threadpool(plan_import, dataset, store)
+        diff = await run_in_threadpool(import_diff, dataset, store)
     except DatasetError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         problems = _without_folder(exc.problems, folder)
@@ -169,7 +179,9 @@ async def upload(request: Request, user: User = Depends(page_user)) -> Response:
         raise
     token = secrets.token_urlsafe(24)
     pending[token] = PendingImport(folder, path, user.id, source, names, clock())
-    return render(request, "import.html", {"token": token, "plan": plan, "names": names,
+    return render(request, "import.html", {"token": token, "diff": diff, "names": names,
+                                           "pages": {n: t.page(DIFF_ROWS) for n, t in diff.tables.items()
+                                                     if t.n_added or t.n_changed},
                                            "counts": dataset.row_counts()})
 
 
@@ -177,8 +189,9 @@ def _refusal(message: str) -> DatasetError:
     return DatasetError([Problem("upload", None, None, None, message)])
 
 
-async def _claim(request: Request, user: User) -> PendingImport:
-    """The caller's pending upload named by the form's token, taken out of the waiting list."""
+async def _claim(request: Request, user: User, *, take: bool = True) -> PendingImport:
+    """The caller's pending upload named by the form's token, taken out of the waiting list
+    (left in it with ``take=False``)."""
     form = await request.form(**form_limits(request.scope))
     pending = _pending(request)
     token = str(form.get("token") or "")
@@ -186,8 +199,31 @@ async def _claim(request: Request, user: User) -> PendingImport:
     if item is None or item.user_id != user.id:
         raise ApiError(404, "not_found", "no upload waits for confirmation under this token (it was confirmed, "
                                          "cancelled or has expired); upload the files again")
-    pending.pop(token, None)
+    if take:
+        pending.pop(token, None)
     return item
+
+
+@router.post("/import/diff.csv")
+async def diff_csv(request: Request, user: User = Depends(page_user)) -> Response:
+    """The whole review of a waiting upload as CSV (``ImportDiff.csv``: one line per value an
+    added row holds and per value a changed row changes), computed again from its files; the
+    upload keeps waiting for its confirmation."""
+    _require_writer(user)
+    item = await _claim(request, user, take=False)
+    store = request.app.state.store
+    label = item.dataset_path.name if item.dataset_path != item.folder else "upload"
+    try:
+        dataset = await run_in_threadpool(_load, item.dataset_path, label)
+        dataset.source = item.source
+        check_import_allowed(store, user, dataset)
+        diff = await run_in_threadpool(import_diff, dataset, store)
+    except DatasetError as exc:
+        problems = _without_folder(exc.problems, item.folder)
+        return render(request, "import.html", {"problems": problems[:1000], "n_problems": len(problems),
+                                               "names": item.names}, 422)
+    return PlainTextResponse(diff.csv(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="cnotrack-import-review.csv"'})
 
 
 @router.post("/import/confirm", response_class=HTMLResponse)

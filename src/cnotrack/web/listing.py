@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from .. import records
-from ..records import _as_record, _visible_rows  # the one definition of who may see which record
+from ..records import _as_record, visible_rows  # the one definition of who may see which record
 from ..exchange.schema import exchange_format
 from ..store.database import Store
 from ..store.schema import record_table, users
@@ -128,16 +128,20 @@ def page_number(value: int, size: int, total: int) -> int:
 
 
 def sorted_page(conn: sa.Connection, query: sa.Select, keys: SortKeys, sort: str | None, *,
-                tiebreak: sa.ColumnElement[Any], page: int = 1, size: int = 50) -> Page:
+                tiebreak: sa.ColumnElement[Any], page: int = 1, size: int = 50,
+                params: Mapping[str, Any] | None = None) -> Page:
     """Page ``page`` of ``size`` rows of ``query`` (as mappings) in the order ``sort`` (see
     :class:`SortKeys`), with the COUNT of every row; ``size`` is bounded by :data:`MAX_PAGE_SIZE`,
-    and a page past the last is the last."""
+    and a page past the last is the last. ``params``: values of bound parameters of the query or
+    of a sort key (``sa.bindparam``), for both the count and the page."""
+    params = dict(params or {})
     key, descending = keys.parse(sort)
     size = max(1, min(size, MAX_PAGE_SIZE))
-    total = conn.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    total = conn.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()),
+                         params).scalar_one()
     number = page_number(page, size, total)
     rows = conn.execute(query.order_by(*keys.order_by(key, descending, tiebreak))
-                        .limit(size).offset((number - 1) * size)).mappings().all()
+                        .limit(size).offset((number - 1) * size), params).mappings().all()
     return Page(list(rows), total, number, size, ("-" if descending else "") + key)
 
 
@@ -161,7 +165,7 @@ def record_page(store: Store, user: User, table: str, *, filters: Mapping[str, o
     key, descending = keys.parse(sort)
     t = record_table(table)
     records.list_records(store, user, table, filters=filters, limit=0)  # checks the filters as it does
-    query = sa.select(t).where(_visible_rows(user, table))
+    query = sa.select(t).where(visible_rows(user, table))
     for name, value in (filters or {}).items():
         if value is not None:
             query = query.where(t.c[name] == value)

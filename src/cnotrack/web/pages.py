@@ -18,7 +18,8 @@ from .deps import login_or_refuse, page_user, set_session_cookie
 from .errors import ApiError
 from .evaluation_view import endpoint_rows
 from .listing import MAX_PAGE_SIZE, Page
-from .patient_list import PATIENT_SORT_KEYS, patient_list_page
+from .patient_list import (ELIGIBILITY, MAX_FILTER_LENGTH, PATIENT_SORT_KEYS, PatientFilters, center_choices,
+                           drug_choices, patient_list_page)
 from .paths import see_other
 from .services import cached_evaluation
 from .templating import render
@@ -80,39 +81,56 @@ def logout_submit(request: Request, user: User = Depends(page_user)) -> Response
 
 # ---- the cohort -------------------------------------------------------------------------------
 
+def _filters(q: str = Query("", max_length=MAX_FILTER_LENGTH, description="patient id, center or drug contains"),
+             center: str = Query("", max_length=MAX_FILTER_LENGTH),
+             drug: str = Query("", max_length=MAX_FILTER_LENGTH),
+             eligibility: str = Query("", max_length=MAX_FILTER_LENGTH)) -> PatientFilters:
+    return PatientFilters(q=q, center=center, drug=drug, eligibility=eligibility)
+
+
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, page: int = Query(1, ge=1, le=2**31 - 1),
               size: int = Query(DASHBOARD_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
-              sort: str = Query(PATIENT_SORT_KEYS.default, max_length=40), user: User = Depends(page_user)) -> Response:
-    """The cohort: one page of the patients (sorted and paged in the database), and the
-    ``pardeo2017`` results (from the evaluation cache). An htmx request (``HX-Request``) for
-    another page gets the patient list alone."""
+              sort: str = Query(PATIENT_SORT_KEYS.default, max_length=40), filters: PatientFilters = Depends(_filters),
+              user: User = Depends(page_user)) -> Response:
+    """The cohort: the ``pardeo2017`` results (from the evaluation cache) above one page of the
+    patients, found, filtered, sorted and paged in the database (``patient_list``). An htmx
+    request (``HX-Request``, not a history restore) gets the patient list alone."""
     state = request.app.state
     PATIENT_SORT_KEYS.parse(sort)  # a refused sort is a 422 before it costs an evaluation
     entry = cached_evaluation(state.evaluations, state.store, user, DASHBOARD_PROTOCOL, statistics=False)
     cohort = entry.derived("eligible_ids", lambda e: frozenset(e.cohort.eligible["patient_id"].to_list()))
-    listed = patient_list_page(state.store, user, page=page, size=size, sort=sort, cohort=cohort)
-    context = {"patients": listed.items, "listed": listed, "links": listed.links("/") if listed.pages > 1 else [],
-               "sort_links": _sort_links(listed), "protocol": DASHBOARD_PROTOCOL}
-    if request.headers.get("HX-Request") == "true":
-        return render(request, "_patient_list.html", context)
-    return render(request, "dashboard.html", {**context, "endpoints": entry.derived("endpoint_rows", endpoint_rows),
-                                              "n_eligible": entry.evaluation.n})
+    listed = patient_list_page(state.store, user, page=page, size=size, sort=sort, cohort=cohort, filters=filters)
+    partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+    context = {"patients": listed.items, "listed": listed, "filters": filters, "partial": partial,
+               "links": listed.links("/", **filters.params()) if listed.pages > 1 else [],
+               "sort_links": _sort_links(listed, filters), "protocol": DASHBOARD_PROTOCOL,
+               "eligibility_words": ELIGIBILITY}
+    if partial:
+        response = render(request, "_patient_list.html", context)
+    else:
+        response = render(request, "dashboard.html", {
+            **context, "endpoints": entry.derived("endpoint_rows", endpoint_rows), "n_eligible": entry.evaluation.n,
+            "centers": center_choices(state.store, user) if user.is_admin else [], "drugs": drug_choices()})
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
-def _sort_links(listed: Page) -> dict[str, str]:
-    """Per sort key, the address of the first page sorted by it (descending if it is the current key)."""
+def _sort_links(listed: Page, filters: PatientFilters | None = None) -> dict[str, str]:
+    """Per sort key, the address of the first page sorted by it (descending if it is the current
+    key), with the same filters."""
     current = listed.sort.lstrip("-")
+    params = filters.params() if filters else {}
     out = {}
     for key in PATIENT_SORT_KEYS.columns:
         order = f"-{key}" if key == current and not listed.sort.startswith("-") else key
-        out[key] = f"/?{urlencode({'page': 1, 'size': listed.size, 'sort': order})}"
+        out[key] = f"/?{urlencode({**params, 'page': 1, 'size': listed.size, 'sort': order})}"
     return out
 
 
 # ---- the other page modules ---------------------------------------------------------------------
 
-from . import account_pages, audit_pages, history_pages, patient_pages, record_pages  # noqa: E402
+from . import account_pages, audit_pages, history_pages, patient_pages, picker_pages, record_pages  # noqa: E402
 
-for _module in (patient_pages, record_pages, history_pages, audit_pages, account_pages):
+for _module in (patient_pages, record_pages, history_pages, audit_pages, account_pages, picker_pages):
     router.include_router(_module.router)

@@ -1,4 +1,9 @@
-"""The record forms: a new record and an edit of one, for every record type."""
+"""The record forms: a new record and an edit of one, for every record type.
+
+A viewer reads but does not change records: every form of this module answers them with a page
+that says so (403, the same for any table and record id, so it tells nothing of what exists).
+An investigator's center is shown, not editable, on a patient's form; ``cnotrack.records``
+refuses a patient of another center whatever the form sends."""
 
 from __future__ import annotations
 
@@ -21,16 +26,24 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 
-def _choices(request: Request, user: User) -> dict[str, list[str]]:
-    store = request.app.state.store
-    studies = records.list_records(store, user, "imaging", limit=100_000)
-    return {"patient_ids": records.visible_patient_ids(store, user),
-            "study_ids": sorted(s["study_id"] for s in studies)}
+#: The page a viewer gets from a record form (``error.html`` adds the links back).
+READ_ONLY = ("Your role ({role}) can read but not change records; ask an admin if you need to add or "
+             "edit records.")
+
+
+def read_only(user: User) -> ApiError:
+    """The answer to a user who may not change records, opening or sending a record form."""
+    return ApiError(403, "read_only", READ_ONLY.format(role=user.role.value))
+
+
+def _check_writer(user: User) -> None:
+    if not user.can_write:
+        raise read_only(user)
 
 
 def _form_page(request: Request, user: User, table: str, values: dict[str, Any], problems, *, record=None,
                conflict=None, status: int = 200, message: str = "") -> Response:
-    fields = form_fields(table, values, problems, **_choices(request, user))
+    fields = form_fields(table, values, problems, fixed_center=None if user.is_admin else user.center)
     return render(request, "record_form.html", {
         "table": table, "title": record_title(table), "fields": fields, "record": record, "conflict": conflict,
         "message": message, "back": _back_url(request, user, table, record or values)}, status)
@@ -40,16 +53,23 @@ def _back_url(request: Request, user: User, table: str, values: dict[str, Any]) 
     """The page of the record's study or patient, if ``user`` may see it (the values may come
     from the query string: an identifier of another center leads to the dashboard)."""
     store = request.app.state.store
-    if table == "lesions" and values.get("study_id"):
-        studies = records.list_records(store, user, "imaging", filters={"study_id": str(values["study_id"])}, limit=1)
+    study = str(values.get("study_id") or "")
+    if table == "lesions" and study and _storable(study):
+        studies = records.list_records(store, user, "imaging", filters={"study_id": study}, limit=1)
         if studies:
             return f"/imaging/{studies[0]['id']}"
     pid = values.get("patient_id")
-    if pid:
+    if pid and _storable(str(pid)):
         patients = records.list_records(store, user, "patients", filters={"patient_id": str(pid)}, limit=1)
         if patients:
             return f"/patients/{patients[0]['id']}"
     return "/"
+
+
+def _storable(identifier: str) -> bool:
+    """Whether ``identifier`` can be looked up at all: one with a NUL (refused by the form's
+    validation) is no record's, and PostgreSQL refuses it as a parameter."""
+    return "\x00" not in identifier
 
 
 def _check_type(table: str) -> None:
@@ -60,6 +80,7 @@ def _check_type(table: str) -> None:
 @router.get("/records/{table}/new", response_class=HTMLResponse)
 def new_record_page(request: Request, table: str, user: User = Depends(page_user)) -> Response:
     _check_type(table)
+    _check_writer(user)
     values = {k: v for k, v in request.query_params.items()}
     return _form_page(request, user, table, values, [])
 
@@ -67,6 +88,7 @@ def new_record_page(request: Request, table: str, user: User = Depends(page_user
 @router.post("/records/{table}/new", response_class=HTMLResponse)
 async def new_record_submit(request: Request, table: str, user: User = Depends(page_user)) -> Response:
     _check_type(table)
+    _check_writer(user)
     values = form_values(table, await request.form())
     try:
         record = records.create_record(request.app.state.store, user, table, values)
@@ -89,6 +111,7 @@ def _after_save(request: Request, user: User, table: str, record: dict[str, Any]
 @router.get("/records/{table}/{record_id}/edit", response_class=HTMLResponse)
 def edit_record_page(request: Request, table: str, record_id: RecordId, user: User = Depends(page_user)) -> Response:
     _check_type(table)
+    _check_writer(user)
     record = records.get_record(request.app.state.store, user, table, record_id)
     return _form_page(request, user, table, record, [], record=record)
 
@@ -97,6 +120,7 @@ def edit_record_page(request: Request, table: str, record_id: RecordId, user: Us
 async def edit_record_submit(request: Request, table: str, record_id: RecordId,
                              user: User = Depends(page_user)) -> Response:
     _check_type(table)
+    _check_writer(user)
     form = await request.form()
     values = form_values(table, form)
     try:
