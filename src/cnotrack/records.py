@@ -416,6 +416,17 @@ def _update(store: Store, user: User, table: str, record_id: int, values: Mappin
     return _as_record(table, row)
 
 
+def _mark_deleted(conn, table: str, record_id: int, version: int, deleted_at, doing: str) -> None:
+    """Set the record's ``deleted_at`` (``None``: live again) if it is still at ``version``, and
+    step its version; a record changed meanwhile is a ``RecordConflictError``."""
+    t = record_table(table)
+    done = conn.execute(t.update().where(t.c.id == record_id, t.c.version == version)
+                        .values(deleted_at=deleted_at, version=version + 1))
+    if done.rowcount != 1:
+        raise RecordConflictError(f"the {table} record {record_id} was changed by someone else while it was "
+                                  f"being {doing}; look at it again", current=None)
+
+
 def delete_record(store: Store, user: User, table: str, record_id: int, version: int | None = None) -> dict[str, Any]:
     """Soft-delete a record (it stays in the database and the audit trail) and return it as it was.
 
@@ -429,7 +440,6 @@ def delete_record(store: Store, user: User, table: str, record_id: int, version:
 
 
 def _delete(store: Store, user: User, table: str, record_id: int, version: int | None) -> dict[str, Any]:
-    t = record_table(table)
     now = dt.datetime.now(dt.timezone.utc)
     with store.begin_write() as conn:  # on SQLite: waits for another writer, then reads
         current = _current(conn, user, table, record_id)
@@ -442,11 +452,7 @@ def _delete(store: Store, user: User, table: str, record_id: int, version: int |
             raise RecordConflictError(f"{n} record{'s' if n != 1 else ''} still refer{'' if n != 1 else 's'} to "
                                       f"{key} {current[key]!r}; delete {'them' if n != 1 else 'it'} first",
                                       current=_as_record(table, current))
-        done = conn.execute(t.update().where(t.c.id == record_id, t.c.version == current["version"])
-                            .values(deleted_at=now, version=current["version"] + 1))
-        if done.rowcount != 1:
-            raise RecordConflictError(f"the {table} record {record_id} was changed by someone else while it was "
-                                      "being deleted; look at it again", current=None)
+        _mark_deleted(conn, table, record_id, current["version"], now, "deleted")
         _audit(conn, user, "delete", table, record_id, current, None, now)
     return _as_record(table, current)
 
@@ -508,7 +514,7 @@ def restore_record(store: Store, user: User, table: str, record_id: int) -> dict
     holds its natural key (or, for a lesion, its ``lesion_id`` in the study), or when the
     patient or imaging study it belongs to is deleted (restore that first). A record that does
     not exist is a ``RecordNotFoundError``."""
-    t = _check_table(table)
+    _check_table(table)
     if not user.is_admin:
         raise AccessError(f"a {user.role.value} cannot restore deleted records; ask an admin")
     now = dt.datetime.now(dt.timezone.utc)
@@ -536,11 +542,7 @@ def restore_record(store: Store, user: User, table: str, record_id: int) -> dict
                 raise RecordConflictError(f"the {table} record {record_id} cannot be restored: its {column.name} "
                                           f"{value!r} is deleted; restore that {column.references} record first",
                                           current=_as_record(table, row))
-        done = conn.execute(t.update().where(t.c.id == record_id, t.c.version == row["version"])
-                            .values(deleted_at=None, version=row["version"] + 1))
-        if done.rowcount != 1:
-            raise RecordConflictError(f"the {table} record {record_id} was changed by someone else while it was "
-                                      "being restored; look at it again", current=None)
+        _mark_deleted(conn, table, record_id, row["version"], None, "restored")
         _audit(conn, user, "restore", table, record_id, None, {c: row[c] for c in row_values(table, {})}, now)
         restored = _current(conn, user, table, record_id)
     return _as_record(table, restored)
