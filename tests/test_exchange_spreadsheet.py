@@ -47,7 +47,7 @@ def test_a_dash_that_is_no_number_is_escaped():
 
 
 @given(st.text(max_size=30))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_any_text_survives_the_escape_and_no_escaped_cell_starts_a_formula(text):
     written = spreadsheet_safe(text)
     assert spreadsheet_text(written) == text

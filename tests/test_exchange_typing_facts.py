@@ -22,7 +22,7 @@ from cnotrack.exchange.column_typing import TableFacts, distinct_values, type_co
 from cnotrack.exchange.reader import RawDataset, RawTable, frame_columns
 from cnotrack.exchange.schema import exchange_format
 
-SETTINGS = settings(max_examples=120, deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=70, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 PATIENT_IDS = ["P1", "P2", "P3", " P1", "p1", "P9"]

@@ -56,7 +56,7 @@ def test_the_demo_has_one_fingerprint_from_files_and_from_the_database_and_in_it
     assert from_files.dataset_sha256 == from_store.dataset_sha256 == prints["files"]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(datasets(keep_extra=True))
 def test_any_valid_dataset_has_one_fingerprint_through_import_and_export(case):
     written, _ = case
