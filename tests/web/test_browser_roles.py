@@ -2,7 +2,8 @@
 
 An admin creates a viewer of Rome through the Users page; the viewer sees the cohort, a
 patient's page and a scan without one edit control, and an edit address answers with a page
-that says why (in the site's layout, not a bare 403). The admin then makes her an
+that says why (in the site's layout, not a bare 403). The import, security-events and
+user-deletion pages pass the axe-core scan. The admin then makes her an
 investigator of Rome: the patient form shows her center fixed; a patient saved with another
 center in the request is refused. Last, the admin disables her and she can no longer sign in.
 
@@ -73,6 +74,11 @@ def test_an_admin_shapes_a_users_interface_through_the_users_page(server, page):
     page.click("form[action$='/role'] button[type=submit]")
     page.goto(f"{base}/users")
     assert page.locator("#users tbody tr", has_text="vera").locator("td").nth(1).inner_text() == "investigator"
+    # the page types the other browser tests do not open pass the accessibility scan too
+    for path in ("/import", "/users/events", "/users/vera/delete", "/audit"):
+        page.goto(f"{base}{path}")
+        found = axe_violations(page)
+        assert not found, f"{path}: {describe(found)}"
     _sign_out(page)
 
     # as an investigator her center is fixed in the patient form
