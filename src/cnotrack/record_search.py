@@ -21,19 +21,11 @@ from .store.database import Store
 from .store.schema import record_table
 from .users import User
 
-__all__ = ["MAX_SEARCH_TEXT", "SEARCH_LIMIT", "has_control_character", "like_pattern", "search_patients", "search_studies"]
+__all__ = ["MAX_SEARCH_TEXT", "SEARCH_LIMIT", "has_control_character", "search_patients", "search_studies"]
 
 #: The most matches a search returns, and the longest text it accepts (an identifier is shorter).
 SEARCH_LIMIT = 20
 MAX_SEARCH_TEXT = 100
-_ESCAPE = "\\"
-
-
-def like_pattern(text: str, *, prefix: bool = False) -> str:
-    """A ``LIKE`` pattern that matches ``text`` literally anywhere (or, ``prefix``, at the start):
-    ``\\``, ``%`` and ``_`` escaped with ``\\``."""
-    escaped = text.replace(_ESCAPE, _ESCAPE * 2).replace("%", _ESCAPE + "%").replace("_", _ESCAPE + "_")
-    return f"{escaped}%" if prefix else f"%{escaped}%"
 
 
 def has_control_character(text: str) -> bool:
@@ -55,8 +47,8 @@ def _matching(column: sa.ColumnElement, text: str) -> tuple[sa.ColumnElement[boo
     """The filter (contains ``text``) and the ordering (starts with it first) on ``column``."""
     if not text:
         return sa.true(), sa.literal(0)
-    starts = column.ilike(like_pattern(text, prefix=True), escape=_ESCAPE)
-    return column.ilike(like_pattern(text), escape=_ESCAPE), sa.case((starts, 0), else_=1)
+    starts = column.istartswith(text, autoescape=True)  # %, _ and the escape matched as themselves
+    return column.icontains(text, autoescape=True), sa.case((starts, 0), else_=1)
 
 
 def search_patients(store: Store, user: User, text: str, *, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
