@@ -25,18 +25,20 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["FATES", "NOT_ASSESSED", "lesion_fates", "lesion_present"]
+__all__ = ["FATES", "NOT_ASSESSED", "NOT_PRESENT", "lesion_fates", "lesion_present"]
 
 FATES = ("resolved", "stable", "improved", "worsened", "new")
 #: the fate of an earlier lesion that the later study did not assess (and that activity value)
 NOT_ASSESSED = "not_assessed"
+#: the activities of a lesion row that is not a lesion present at its study (``lesion_present``)
+NOT_PRESENT = ("inactive", NOT_ASSESSED)
 _COLS = ["bone", "side", "segment", "grade", "symptomatic", "lesion_id"]
 
 
 def lesion_present(activity: str = "activity") -> pl.Expr:
     """Whether a lesion row is a lesion present at its study: ``activity`` empty or ``active``
     (``inactive`` counts as not present, ``not_assessed`` says nothing about presence)."""
-    return pl.col(activity).is_null() | ~pl.col(activity).is_in(["inactive", NOT_ASSESSED])
+    return pl.col(activity).is_null() | ~pl.col(activity).is_in(list(NOT_PRESENT))
 
 
 def _prepare(lesions: pl.DataFrame, tag: str) -> pl.DataFrame:

@@ -21,6 +21,7 @@ from ..errors import AccessError, DatasetError, FigureInputError, RecordConflict
 from ..figures import site_position
 from ..figures._svg import modality_label
 from ..figures.skeleton import CANVAS, skeleton_svg
+from ..engine.lesion_tracking import NOT_PRESENT
 from ..lesion_decisions import FollowUp, follow_up, not_assessed_recordable, record_lesion_decision, site_label
 from ..users import User
 from ..vocabulary import anatomy
@@ -34,7 +35,6 @@ __all__ = ["router", "study_skeleton"]
 
 router = APIRouter(include_in_schema=False)
 _SITE = ("bone", "side", "segment")
-_SHOWN_HERE = ("inactive", "not_assessed")  # activities of decision rows listed with the previous lesion
 _SAID = {"resolved": "marked resolved", "present": "marked still present", "not_assessed": "marked not assessed",
          "clear": "decision cleared"}
 
@@ -64,7 +64,7 @@ def _marks(current: list[dict[str, Any]], previous: list[dict[str, Any]]) -> str
 
 
 def _active(lesions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [lesion for lesion in lesions if lesion.get("activity") not in ("inactive", "not_assessed")]
+    return [lesion for lesion in lesions if lesion.get("activity") not in NOT_PRESENT]
 
 
 def study_skeleton(current: list[dict[str, Any]], previous: list[dict[str, Any]], *, operable: bool = True) -> str:
@@ -85,7 +85,8 @@ def study_skeleton(current: list[dict[str, Any]], previous: list[dict[str, Any]]
 
 def _context(user: User, state: FollowUp) -> dict[str, Any]:
     undecided = [p for p in state.previous_lesions if p["decision"] == "undecided"]
-    listed = [row for row in state.lesions if not (row.get("decides") and row.get("activity") in _SHOWN_HERE)]
+    # a decision row that is no lesion present (resolved, not assessed) is listed with the previous lesion
+    listed = [row for row in state.lesions if not (row.get("decides") and row.get("activity") in NOT_PRESENT)]
     return {"study": state.study, "patient": state.patient, "previous": state.previous,
             "previous_lesions": state.previous_lesions, "lesions": listed,
             "modality": modality_label(state.study["modality"]), "not_assessed": not_assessed_recordable(),

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 import polars as pl
 
-from ...engine.lesion_tracking import NOT_ASSESSED, lesion_fates
+from ...engine.lesion_tracking import NOT_ASSESSED, NOT_PRESENT, lesion_fates
 from ...errors import FigureInputError
 from ...figures._svg import attrs, modality_label, num
 from ...figures.skeleton import CANVAS, site_position, skeleton_elements
@@ -60,7 +60,7 @@ def _frame(rows: list[dict[str, Any]], pair: str) -> pl.DataFrame:
 
 
 def _active(lesion: dict[str, Any]) -> bool:
-    return lesion.get("activity") not in ("inactive", NOT_ASSESSED)
+    return lesion.get("activity") not in NOT_PRESENT
 
 
 def scan_maps(studies: list[dict[str, Any]], lesions: list[dict[str, Any]]) -> list[dict[str, Any]]:
