@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ... import records
+from ...records import _as_record  # the one shape of a record, as list_records gives it
 from ...store.database import Store
 from ...store.schema import record_table
 from ...users import User
@@ -22,12 +23,6 @@ PATIENT_TABLES: tuple[str, ...] = tuple(t for t in records.RECORD_TYPES if t not
 
 
 _ALL = 1_000_000  # a patient's records are never paged
-
-
-def _rows(conn: sa.Connection, table: str, query: sa.Select) -> list[dict[str, Any]]:
-    columns = records.record_columns(table)
-    return [{"id": r["id"], "version": r["version"], **{c: r[c] for c in columns}}
-            for r in conn.execute(query).mappings()]
 
 
 def patient_records(store: Store, user: User, patient: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -45,5 +40,5 @@ def patient_records(store: Store, user: User, patient: dict[str, Any]) -> dict[s
     query = (sa.select(lesions).where(lesions.c.study_id.in_(studies), lesions.c.deleted_at.is_(None))
              .order_by(lesions.c.id))
     with store.engine.connect() as conn:
-        out["lesions"] = _rows(conn, "lesions", query)
+        out["lesions"] = [_as_record("lesions", r) for r in conn.execute(query).mappings()]
     return out
