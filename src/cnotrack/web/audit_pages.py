@@ -34,7 +34,7 @@ from .templating import render
 #: The audit trail's entries a page.
 AUDIT_PAGE_SIZE = 100
 
-__all__ = ["AUDIT_PAGE_SIZE", "router"]
+__all__ = ["AUDIT_PAGE_SIZE", "entry_changes", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -102,7 +102,8 @@ def _day(name: str, text: str | None) -> dt.date | None:
                                                "YYYY-MM-DD (2024-03-31)") from None
 
 
-def _changes(entry: dict) -> list[tuple[str, object, object]]:
+def entry_changes(entry: dict) -> list[tuple[str, object, object]]:
+    """An audit entry's changed columns as (column, before, after), the extra attributes left out."""
     before, after = entry["before"] or {}, entry["after"] or {}
     return [(k, before.get(k), after.get(k)) for k in (after or before)
             if before.get(k) != after.get(k) and k != "extra"]
@@ -118,7 +119,7 @@ def audit_page(request: Request, filters: _Filters = Depends(), page: int = Quer
     has_next = len(entries) > size
     entries = list(reversed(entries[1:] if has_next else entries))
     for entry in entries:
-        entry["changes"] = _changes(entry)
+        entry["changes"] = entry_changes(entry)
 
     def url(number: int) -> str:
         return "/audit?" + urlencode(filters.query(page=number, size=size))

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, Response
 from .. import records
 from ..errors import RecordConflictError
 from ..users import User
+from .audit_pages import entry_changes
 from .deps import page_user
 from .errors import ApiError
 from .forms import field_label, record_title
@@ -89,9 +90,7 @@ def record_history_page(request: Request, table: str, record_id: RecordId,
     has_next = len(entries) > size
     entries = entries[:size]
     for entry in entries:
-        before, after = entry["before"] or {}, entry["after"] or {}
-        entry["changes"] = [(k, before.get(k), after.get(k)) for k in (after or before)
-                            if before.get(k) != after.get(k) and k != "extra"]
+        entry["changes"] = entry_changes(entry)
     record = history["record"]
     base = f"/records/{table}/{record_id}/history"
     return render(request, "record_history.html", {
