@@ -34,7 +34,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["average_ranks", "binomial_half_p_value", "normal_cdf", "signed_rank_p_value"]
+__all__ = ["average_ranks", "binomial_half_p_value", "normal_cdf", "normal_two_sided_p", "signed_rank_p_value"]
 
 _SQRT1_2 = math.sqrt(0.5)
 _RELATIVE_TOLERANCE = 1 + 1e-7  # R's binom.test and SciPy's binomtest: "no more likely"
@@ -64,6 +64,11 @@ def normal_cdf(x: float) -> float:
     from scipy.special import ndtr
 
     return float(ndtr(x))
+
+
+def normal_two_sided_p(z: float) -> float:
+    """The two-sided p value of a standard normal statistic ``z``: ``2 Phi(-|z|)``."""
+    return 2 * normal_cdf(-abs(z))
 
 
 @lru_cache(maxsize=64)
@@ -99,7 +104,7 @@ def signed_rank_p_value(v: float, n: int, tie_counts: np.ndarray, *, exact: bool
     se = math.sqrt((count * (count + 1.) * (2. * count + 1.) - tie_correction / 2) / 24)
     z = (v - mean) / se
     z = z - (0.0 if z == 0 else math.copysign(1.0, z)) * 0.5 / se
-    return 2 * normal_cdf(-abs(z))
+    return normal_two_sided_p(z)
 
 
 def _comb_sum(n: int, k: int) -> int:

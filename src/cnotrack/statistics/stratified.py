@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from ._distributions import average_ranks, normal_cdf
+from ._distributions import average_ranks, normal_two_sided_p
 
 __all__ = [
     "STRATIFIED_SIGNED_RANK",
@@ -98,7 +98,7 @@ def van_elteren(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         note = "no centre has values in both groups" if used == 0 else "every value is the same within each centre"
         return out | {"statistic": None, "p_value": None, "note": note}
     z = (u - e) / math.sqrt(var)
-    return out | {"statistic": z, "p_value": min(1.0, 2 * min(normal_cdf(z), normal_cdf(-z))), "note": None}
+    return out | {"statistic": z, "p_value": normal_two_sided_p(z), "note": None}
 
 
 def signed_rank_part(differences: Sequence[float | None]) -> dict[str, float | int]:
@@ -125,7 +125,7 @@ def stratified_signed_rank(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]
         return out | {"p_value": None, "z": None, "note": "every difference is zero: no test"}
     diff = v - e
     z = (diff - math.copysign(0.5, diff) if diff != 0 else 0.0) / math.sqrt(var)
-    return out | {"z": z, "p_value": min(1.0, 2 * min(normal_cdf(z), normal_cdf(-z))), "note": None}
+    return out | {"z": z, "p_value": normal_two_sided_p(z), "note": None}
 
 
 def cochran_q(yes_of: Sequence[tuple[int, int]]) -> dict[str, Any]:
